@@ -1,0 +1,37 @@
+# Every external library comes from Debian 12 packages (scripts/install-deps).
+
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(yaml-cpp 0.7 REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog 1.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(CURL REQUIRED)
+find_package(OpenSSL REQUIRED)
+pkg_check_modules(SOFIA REQUIRED IMPORTED_TARGET sofia-sip-ua)
+
+# Duktape: Debian ships the single-file source beside the shared library. We compile it
+# ourselves with a patched copy of its generated duk_config.h that turns on the interrupt
+# counter and the execution-timeout hook, which the sandbox needs to stop endless loops.
+# Nothing is vendored: the source is read from the installed package at configure time.
+set(DUKTAPE_SRC_DIR /usr/share/duktape)
+if(NOT EXISTS ${DUKTAPE_SRC_DIR}/duktape.c)
+  message(FATAL_ERROR "duktape-dev is missing ${DUKTAPE_SRC_DIR}/duktape.c (run scripts/install-deps)")
+endif()
+set(DUKTAPE_GEN_DIR ${CMAKE_BINARY_DIR}/duktape)
+file(READ ${DUKTAPE_SRC_DIR}/duk_config.h duk_config)
+string(REPLACE "#undef DUK_USE_INTERRUPT_COUNTER" "#define DUK_USE_INTERRUPT_COUNTER" duk_config "${duk_config}")
+string(REPLACE "#undef DUK_USE_EXEC_TIMEOUT_CHECK"
+  "extern int swmld_duk_exec_timeout_check(void *udata);\n#define DUK_USE_EXEC_TIMEOUT_CHECK(udata) swmld_duk_exec_timeout_check(udata)"
+  duk_config "${duk_config}")
+file(WRITE ${DUKTAPE_GEN_DIR}/duk_config.h.new "${duk_config}")
+configure_file(${DUKTAPE_GEN_DIR}/duk_config.h.new ${DUKTAPE_GEN_DIR}/duk_config.h COPYONLY)
+configure_file(${DUKTAPE_SRC_DIR}/duktape.h ${DUKTAPE_GEN_DIR}/duktape.h COPYONLY)
+configure_file(${DUKTAPE_SRC_DIR}/duktape.c ${DUKTAPE_GEN_DIR}/duktape.c COPYONLY)
+add_library(swmld_duktape STATIC ${DUKTAPE_GEN_DIR}/duktape.c)
+target_include_directories(swmld_duktape SYSTEM PUBLIC ${DUKTAPE_GEN_DIR})
+target_compile_options(swmld_duktape PRIVATE -w)
+set_target_properties(swmld_duktape PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_link_libraries(swmld_duktape PUBLIC m)
