@@ -20,7 +20,7 @@ import sys
 
 
 def main() -> int:
-    swmld, expected_path = sys.argv[1], sys.argv[2]
+    swmld, expected_path = os.path.abspath(sys.argv[1]), sys.argv[2]
     folder, base = os.path.split(expected_path)
     name = base[: -len(".expected")]
     doc = next((name + ext for ext in (".yaml", ".yml", ".json", ".swml")

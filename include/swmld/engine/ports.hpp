@@ -14,11 +14,34 @@
 #include <utility>
 #include <vector>
 
+#include "swmld/core/error.hpp"
 #include "swmld/core/value.hpp"
+#include "swmld/swml/document.hpp"
 
 namespace swmld::engine {
 
 enum class HangupReason { hangup, busy, decline, error };
+
+// The SIP status that rejects an unanswered call for each reason (after answer: a BYE).
+constexpr int reject_code(HangupReason r) {
+  switch (r) {
+    case HangupReason::busy: return 486;     // Busy Here
+    case HangupReason::decline: return 603;  // Decline
+    case HangupReason::error: return 500;    // Server Internal Error
+    case HangupReason::hangup: break;
+  }
+  return 480;  // Temporarily Unavailable
+}
+
+constexpr const char* to_string(HangupReason r) {
+  switch (r) {
+    case HangupReason::busy: return "busy";
+    case HangupReason::decline: return "decline";
+    case HangupReason::error: return "error";
+    case HangupReason::hangup: break;
+  }
+  return "hangup";
+}
 
 struct ReferRequest {
   std::string to_uri;
@@ -105,6 +128,15 @@ class EventPoster {
  public:
   virtual ~EventPoster() = default;
   virtual void post_event(const std::string& url, Value body) = 0;
+};
+
+// Loads documents named by URL for `execute` / `transfer` (and URL routes): POSTs `body`
+// ({call, vars, envs, params}) and parses the answer. `done` runs once, on any thread.
+class DocumentFetcher {
+ public:
+  virtual ~DocumentFetcher() = default;
+  virtual std::shared_ptr<HttpHandle> fetch(const std::string& url, const Value& body,
+                                            std::function<void(Result<swml::DocumentPtr>)> done) = 0;
 };
 
 }  // namespace swmld::engine

@@ -1,0 +1,85 @@
+// Running one SWML document on one call: the engine's public entry point.
+// A CallRun lives on its own strand of a shared io_context; everything it owns is touched
+// only there, so call state needs no locks (design.md §3).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "swmld/core/error.hpp"
+#include "swmld/core/value.hpp"
+#include "swmld/engine/ports.hpp"
+#include "swmld/swml/document.hpp"
+#include "swmld/swml/expression.hpp"
+
+namespace swmld::engine {
+
+struct EngineConfig {
+  int max_steps = 10000;         // per call; a runaway document ends with an error
+  int max_depth = 64;            // nested `execute` frames (relay_script_nested_too_deep)
+  int max_jump_chain = 32;       // transfers/gotos in a row with no other step between
+  std::chrono::milliseconds answer_timeout{32000};        // 200 OK sent -> ACK received
+  std::chrono::milliseconds refer_response_timeout{32000};  // REFER sent -> final response
+  std::chrono::milliseconds refer_notify_timeout{15000};  // 202 -> final NOTIFY
+  std::string referred_by;       // Referred-By URI for sip_refer; empty: the call's local URI
+  double request_timeout_s = 10;          // `request` default total timeout
+  double request_connect_timeout_s = 3;   // `request` default connect timeout
+  std::size_t request_max_body = 64 * 1024;
+  std::size_t request_max_headers = 64;
+  // Callback envelope fields (swml-reference §6).
+  std::string project_id;
+  std::string space_id;
+  std::string node_id;
+  bool ring_on_start = true;     // send 180 Ringing when the document starts
+  // Scales every wait (sleep, timeouts). 1 for real calls; 0 makes `swmld simulate` instant.
+  double time_scale = 1.0;
+  // Unix time in seconds for callback timestamps; replaceable for deterministic output.
+  std::function<double()> wall_clock;
+  swml::SandboxLimits sandbox;
+};
+
+// What the executor reaches the world through. The per-call ports are owned by the run;
+// the shared services outlive every call.
+struct CallPorts {
+  std::unique_ptr<CallControl> call;
+  std::unique_ptr<MediaControl> media;
+  std::shared_ptr<HttpClient> http;          // may be null: `request` then fails cleanly
+  std::shared_ptr<EventPoster> events;       // may be null: callbacks are dropped with a log
+  std::shared_ptr<DocumentFetcher> fetcher;  // may be null: URL destinations fail cleanly
+};
+
+struct CallSetup {
+  swml::DocumentPtr document;
+  Value call = Value::object();    // the `call` variable (swml-reference §4.1)
+  Value params = Value::object();  // initial `params` (route params)
+  Value envs = Value::object();
+  Value vars = Value::object();    // initial `vars` (normally empty)
+  std::string log_context;         // prefix of every log line of this call, e.g. "call=… sip=…"
+};
+
+struct CallOutcome {
+  std::string end_reason;           // "hangup", "remote_hangup", "end_of_document", "error"
+  std::optional<Error> error;       // the runtime error that ended the call, if any
+  Value vars;                       // the final variables
+};
+
+class CallRun {
+ public:
+  // Starts running `setup.document` on a new strand of `executor`. `done` runs once, on the
+  // call's strand, after the call has ended and nothing of it is pending any more.
+  static std::shared_ptr<CallRun> start(boost::asio::any_io_executor executor,
+                                        const EngineConfig& config, CallPorts ports,
+                                        CallSetup setup,
+                                        std::function<void(CallOutcome)> done);
+  virtual ~CallRun() = default;
+
+  // The sink the signalling side reports to (thread-safe; events after the end are ignored).
+  virtual std::shared_ptr<CallEvents> events() = 0;
+};
+
+}  // namespace swmld::engine

@@ -1,0 +1,357 @@
+// The simulated call behind `swmld simulate`: every port prints what a real call would do
+// as one JSON line and answers at once, as scripted by the command line.
+#include "simulator.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/io_context.hpp>
+
+#include "swmld/engine/executor.hpp"
+#include "swmld/swml/loader.hpp"
+
+namespace swmld::app {
+namespace {
+
+namespace fs = std::filesystem;
+using engine::CallEvents;
+
+// Prints actions as compact JSON lines.
+class ActionLog {
+ public:
+  explicit ActionLog(std::ostream& out) : out_(out) {}
+  void write(const Value& v) { out_ << v.dump(-1, ' ', false, Value::error_handler_t::replace) << '\n'; }
+
+ private:
+  std::ostream& out_;
+};
+
+// What the simulated far end does with a REFER: "202:200", "202:100,180,200", "202:486",
+// "603", "202:timeout", "202:terminated", "407", "timeout".
+struct ReferOutcome {
+  int response = 202;           // 0: no response at all
+  std::vector<int> sipfrags;    // NOTIFYs in order; the last one terminates the subscription
+  bool terminate_only = false;  // one NOTIFY with terminated and no sipfrag
+};
+
+Result<ReferOutcome> parse_outcome(const std::string& spec) {
+  ReferOutcome o;
+  auto bad = [&] {
+    return make_error(ErrorCode::element_invalid_value,
+                       "--refer-outcome '" + spec +
+                           "': expected CODE[:SIPFRAG,...|timeout|terminated], e.g. 202:200");
+  };
+  auto colon = spec.find(':');
+  std::string head = spec.substr(0, colon);
+  std::string tail = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (head == "timeout") {
+    o.response = 0;
+    return o;
+  }
+  try {
+    o.response = std::stoi(head);
+  } catch (...) {
+    return bad();
+  }
+  if (o.response < 200 || o.response > 699) return bad();
+  if (tail.empty()) {
+    if (o.response < 300) o.sipfrags.push_back(200);
+    return o;
+  }
+  if (tail == "timeout") return o;
+  if (tail == "terminated") {
+    o.terminate_only = true;
+    return o;
+  }
+  std::stringstream ss(tail);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      int code = std::stoi(item);
+      if (code < 100 || code > 699) return bad();
+      o.sipfrags.push_back(code);
+    } catch (...) {
+      return bad();
+    }
+  }
+  return o;
+}
+
+// Reads a fixture for `url`: <dir>/<host><path> (path "/" or empty: "index"); an optional
+// sibling "<file>.status" holds the HTTP status. Query strings are ignored.
+engine::HttpResponse fixture_response(const std::string& dir, const std::string& url) {
+  engine::HttpResponse r;
+  if (dir.empty()) {
+    r.error = "no fixture for " + url + " (pass --http-fixture DIR)";
+    return r;
+  }
+  auto scheme = url.find("://");
+  std::string rest = scheme == std::string::npos ? url : url.substr(scheme + 3);
+  rest = rest.substr(0, rest.find_first_of("?#"));
+  if (auto at = rest.find('@'); at != std::string::npos && at < rest.find('/')) rest = rest.substr(at + 1);
+  if (rest.empty() || rest.back() == '/') rest += "index";
+  if (rest.find("..") != std::string::npos) {
+    r.error = "fixture path for " + url + " contains '..'";
+    return r;
+  }
+  fs::path path = fs::path(dir) / rest;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    r.error = "no fixture file " + path.string() + " for " + url;
+    return r;
+  }
+  std::stringstream body;
+  body << in.rdbuf();
+  r.body = body.str();
+  r.status = 200;
+  if (std::ifstream st(path.string() + ".status"); st) st >> r.status;
+  std::string ext = path.extension().string();
+  r.headers.emplace_back("content-type", ext == ".json"                    ? "application/json"
+                                         : (ext == ".yaml" || ext == ".yml") ? "application/yaml"
+                                                                             : "text/plain");
+  return r;
+}
+
+class SimCall final : public engine::CallControl {
+ public:
+  SimCall(ActionLog& log, std::vector<ReferOutcome> outcomes)
+      : log_(log), outcomes_(std::move(outcomes)) {}
+  void attach(std::shared_ptr<CallEvents> events) { events_ = std::move(events); }
+
+  void ring() override { log_.write({{"action", "ring"}}); }
+  void answer() override {
+    log_.write({{"action", "answer"}});
+    answered_ = true;
+    events_->on_answered();
+  }
+  void hangup(engine::HangupReason reason) override {
+    Value v = {{"action", "hangup"}, {"reason", engine::to_string(reason)}};
+    v["sip"] = answered_ ? std::string("BYE") : std::to_string(engine::reject_code(reason));
+    log_.write(v);
+  }
+  void refer(const engine::ReferRequest& r) override {
+    Value v = {{"action", "refer"}, {"to_uri", r.to_uri}};
+    if (!r.referred_by.empty()) v["referred_by"] = r.referred_by;
+    if (!r.username.empty()) v["username"] = r.username;
+    log_.write(v);
+    ReferOutcome o = outcomes_.empty() ? ReferOutcome{202, {200}, false}
+                                       : outcomes_[std::min(next_, outcomes_.size() - 1)];
+    ++next_;
+    if (o.response == 0) return;
+    events_->on_refer_response(o.response);
+    if (o.response >= 300) return;
+    if (o.terminate_only) events_->on_refer_notify(0, true);
+    for (std::size_t i = 0; i < o.sipfrags.size(); ++i)
+      events_->on_refer_notify(o.sipfrags[i], o.sipfrags[i] >= 200);
+  }
+  void send_digits(const std::string& digits) override {
+    log_.write({{"action", "send_digits"}, {"digits", digits}});
+  }
+
+ private:
+  ActionLog& log_;
+  std::vector<ReferOutcome> outcomes_;
+  std::size_t next_ = 0;
+  bool answered_ = false;
+  std::shared_ptr<CallEvents> events_;
+};
+
+class SimMedia final : public engine::MediaControl {
+ public:
+  explicit SimMedia(ActionLog& log) : log_(log) {}
+  void play(const engine::PlayRequest& r, std::function<void(std::string)> done) override {
+    for (const auto& url : r.urls) {
+      Value v = {{"action", "play"}, {"url", url}};
+      if (r.volume != 0) v["volume"] = r.volume;
+      log_.write(v);
+    }
+    done("");
+  }
+  void stop() override {}
+
+ private:
+  ActionLog& log_;
+};
+
+class SimHttp final : public engine::HttpClient {
+ public:
+  SimHttp(ActionLog& log, std::string dir) : log_(log), dir_(std::move(dir)) {}
+  std::shared_ptr<engine::HttpHandle> send(engine::HttpRequest r,
+                                           std::function<void(engine::HttpResponse)> done) override {
+    Value v = {{"action", "request"}, {"method", r.method}, {"url", r.url}};
+    if (!r.body.empty()) v["body"] = r.body;
+    log_.write(v);
+    done(fixture_response(dir_, r.url));
+    return nullptr;
+  }
+
+ private:
+  ActionLog& log_;
+  std::string dir_;
+};
+
+class SimPoster final : public engine::EventPoster {
+ public:
+  explicit SimPoster(ActionLog& log) : log_(log) {}
+  void post_event(const std::string& url, Value body) override {
+    log_.write({{"action", "callback"}, {"url", url}, {"body", std::move(body)}});
+  }
+
+ private:
+  ActionLog& log_;
+};
+
+class SimFetcher final : public engine::DocumentFetcher {
+ public:
+  SimFetcher(ActionLog& log, std::string dir) : log_(log), dir_(std::move(dir)) {}
+  std::shared_ptr<engine::HttpHandle> fetch(
+      const std::string& url, const Value& body,
+      std::function<void(Result<swml::DocumentPtr>)> done) override {
+    log_.write({{"action", "fetch"}, {"url", url}, {"body", body}});
+    engine::HttpResponse r = fixture_response(dir_, url);
+    if (r.status == 0) {
+      done(make_error(ErrorCode::method_execute_failed, "fetching " + url + ": " + r.error));
+    } else if (r.status < 200 || r.status >= 300) {
+      done(make_error(ErrorCode::method_execute_failed,
+                      "fetching " + url + ": HTTP " + std::to_string(r.status)));
+    } else {
+      swml::LoadOptions opts;
+      opts.source_name = url;
+      done(swml::load_document(r.body, opts));
+    }
+    return nullptr;
+  }
+
+ private:
+  ActionLog& log_;
+  std::string dir_;
+};
+
+// "k=v": v is taken as JSON when it parses as a JSON scalar (5, true, null), else a string.
+Result<std::pair<std::string, Value>> parse_kv(const std::string& kv, const char* option) {
+  auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return make_error(ErrorCode::element_invalid_value,
+                      std::string(option) + " '" + kv + "': expected NAME=VALUE");
+  std::string value = kv.substr(eq + 1);
+  Value parsed = Value::parse(value, nullptr, false);
+  if (parsed.is_discarded() || parsed.is_structured()) parsed = value;
+  return std::make_pair(kv.substr(0, eq), parsed);
+}
+
+Result<Value> kv_object(const std::vector<std::string>& items, const char* option) {
+  Value obj = Value::object();
+  for (const auto& kv : items) {
+    auto r = parse_kv(kv, option);
+    if (!r) return r.error();
+    obj[r->first] = r->second;
+  }
+  return obj;
+}
+
+Value call_object(const SimulateOptions& o) {
+  auto strip = [](const std::string& uri) {
+    auto c = uri.find(':');
+    return c == std::string::npos ? uri : uri.substr(c + 1);
+  };
+  auto user = [&](const std::string& uri) {
+    std::string s = strip(uri);
+    return s.substr(0, s.find('@'));
+  };
+  auto host = [&](const std::string& uri) {
+    std::string s = strip(uri);
+    auto at = s.find('@');
+    return at == std::string::npos ? s : s.substr(at + 1);
+  };
+  Value sip_data = {{"sip_req_user", user(o.to)},     {"sip_req_uri", strip(o.to)},
+                    {"sip_req_host", host(o.to)},     {"sip_from_user", user(o.from)},
+                    {"sip_from_uri", strip(o.from)},  {"sip_from_host", host(o.from)},
+                    {"sip_to_user", user(o.to)},      {"sip_to_uri", strip(o.to)},
+                    {"sip_to_host", host(o.to)}};
+  return {{"call_id", o.call_id},
+          {"node_id", "swmld-sim"},
+          {"segment_id", o.call_id},
+          {"call_state", "created"},
+          {"direction", "inbound"},
+          {"type", "sip"},
+          {"from", o.from},
+          {"to", o.to},
+          {"headers", Value::array()},
+          {"sip_data", std::move(sip_data)},
+          {"project_id", "sim-project"},
+          {"space_id", "sim-space"}};
+}
+
+}  // namespace
+
+int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
+  std::vector<ReferOutcome> outcomes;
+  for (const auto& spec : o.refer_outcomes) {
+    auto r = parse_outcome(spec);
+    if (!r) {
+      err << "swmld simulate: " << r.error().message << '\n';
+      return 2;
+    }
+    outcomes.push_back(*r);
+  }
+  auto vars = kv_object(o.vars, "--var");
+  auto params = kv_object(o.params, "--param");
+  auto envs = kv_object(o.envs, "--env");
+  for (auto* r : {&vars, &params, &envs})
+    if (!*r) {
+      err << "swmld simulate: " << r->error().message << '\n';
+      return 2;
+    }
+
+  std::vector<Error> errors;
+  auto doc = swml::load_file(o.file, &errors);
+  if (!doc) {
+    if (errors.empty()) errors.push_back(doc.error());
+    for (const auto& e : errors) err << e.str() << '\n';
+    return 1;
+  }
+
+  ActionLog log(out);
+  engine::EngineConfig config;
+  config.time_scale = o.realtime ? 1.0 : 0.0;
+  config.wall_clock = [] { return 1700000000.0; };
+  config.project_id = "sim-project";
+  config.space_id = "sim-space";
+  config.node_id = "swmld-sim";
+
+  auto sim_call = std::make_unique<SimCall>(log, std::move(outcomes));
+  SimCall* sim_call_ptr = sim_call.get();
+  engine::CallPorts ports;
+  ports.call = std::move(sim_call);
+  ports.media = std::make_unique<SimMedia>(log);
+  ports.http = std::make_shared<SimHttp>(log, o.http_fixture);
+  ports.events = std::make_shared<SimPoster>(log);
+  ports.fetcher = std::make_shared<SimFetcher>(log, o.http_fixture);
+
+  engine::CallSetup setup;
+  setup.document = *doc;
+  setup.call = call_object(o);
+  setup.params = std::move(*params);
+  setup.vars = std::move(*vars);
+  setup.envs = std::move(*envs);
+  setup.log_context = "call=" + o.call_id;
+
+  boost::asio::io_context io;
+  engine::CallOutcome result;
+  auto run = engine::CallRun::start(io.get_executor(), config, std::move(ports), std::move(setup),
+                                    [&](engine::CallOutcome outcome) { result = std::move(outcome); });
+  // Nothing runs before io.run(): the far end's events can be attached and queued now.
+  sim_call_ptr->attach(run->events());
+  for (char d : o.dtmf) run->events()->on_dtmf(d);
+  io.run();
+
+  Value end = {{"action", "end"}, {"reason", result.end_reason}};
+  if (result.error) end["error"] = {{"code", std::string(to_string(result.error->code))},
+                                    {"message", result.error->str()}};
+  end["vars"] = result.vars;
+  log.write(end);
+  return result.error ? 1 : 0;
+}
+
+}  // namespace swmld::app

@@ -1,0 +1,179 @@
+// The per-call interpreter state: variables, frames, the call's signalling/media state and
+// the one wait primitive every step uses. Lives on the call's strand; nothing here is locked.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>  // Boost 1.74's awaitable.hpp uses std::exchange without including it
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "flow.hpp"
+#include "swmld/engine/executor.hpp"
+#include "swmld/swml/expression.hpp"
+
+namespace swmld::engine {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using Strand = asio::strand<asio::any_io_executor>;
+
+// One activation of a section: `execute` pushes one, `return` pops it, `transfer` replaces it.
+struct Frame {
+  swml::DocumentPtr document;
+  std::string section;
+  Value params = Value::object();
+};
+
+// What the signalling side told us about the REFER in progress.
+struct ReferProgress {
+  bool active = false;
+  int response_code = 0;            // final response to the REFER; 0 while none
+  std::vector<int> sipfrag_codes;   // every sipfrag status seen, in order
+  int final_sipfrag = 0;            // first sipfrag >= 200; 0 while none
+  bool terminated = false;          // a NOTIFY said Subscription-State: terminated
+};
+
+class Call : public CallRun, public std::enable_shared_from_this<Call> {
+ public:
+  Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts ports,
+       CallSetup setup, std::function<void(CallOutcome)> done);
+
+  // CallRun
+  std::shared_ptr<CallEvents> events() override;
+
+  void begin();  // spawns the run coroutine on the strand
+
+  // ---- used by methods (strand only) ----
+  const EngineConfig& config() const { return config_; }
+  CallPorts& ports() { return ports_; }
+  Strand& strand() { return strand_; }
+  const std::string& log_context() const { return log_context_; }
+
+  Value& vars() { return vars_; }
+  const Value& call_info() const { return call_; }
+  swml::Scope scope() const { return {&call_, &vars_, &frame().params, &envs_}; }
+  swml::ExpressionEngine& expressions() { return expressions_; }
+  Frame& frame() { return frames_.back(); }
+  const Frame& frame() const { return frames_.back(); }
+
+  // Expands every placeholder of `v` against the current scope.
+  Result<Value> expand(const Value& v) { return expressions_.expand(v, scope()); }
+
+  // Runs the steps of a block (a section body or a branch). Handles `goto` to labels of
+  // this block; other flows go to the caller.
+  asio::awaitable<Flow> run_block(const swml::Block& block);
+  // `execute`: runs a destination (section name, URL or inline JSON document) as a new
+  // frame and comes back. Sets `return_value` from the callee's `return`.
+  asio::awaitable<Flow> call_destination(const std::string& dest, Value params);
+
+  // Waits on the strand until `ready()` is true, the call hangs up, or `timeout` (scaled by
+  // config.time_scale) passes. Returns ready(). No timeout: wait until ready or hangup.
+  asio::awaitable<bool> wait_until(const std::function<bool()>& ready,
+                                   std::optional<std::chrono::milliseconds> timeout);
+  // The same with an absolute deadline (see deadline_after).
+  asio::awaitable<bool> wait_until_at(const std::function<bool()>& ready,
+                                      Clock::time_point deadline);
+  // Now + `timeout`, scaled by config.time_scale.
+  Clock::time_point deadline_after(std::chrono::milliseconds timeout) const;
+  // Wakes the waiting step so it re-checks its condition.
+  void wake();
+
+  // A completion callback for a port operation: callable once from any thread, it stores
+  // its argument into `slot` on the strand and wakes the call. Safe after the call ended.
+  template <typename T>
+  std::function<void(T)> completion(std::shared_ptr<std::optional<T>> slot) {
+    return [self = weak_from_this(), strand = strand_, slot](T v) mutable {
+      asio::post(strand, [self, slot, v = std::move(v)]() mutable {
+        *slot = std::move(v);
+        if (auto c = self.lock()) c->wake();
+      });
+    };
+  }
+
+  // Makes sure the call is answered (methods that need media or a dialog).
+  asio::awaitable<Flow> ensure_answered();
+  bool answered() const { return answered_; }
+  // Ends the call from our side (hangup step): reject before answer, BYE after. Once.
+  void end_call(HangupReason reason);
+  bool hung_up() const { return hung_up_; }
+
+  // Posts a status callback, if the step has a `status_url` and a poster exists.
+  void post_callback(const std::string& url, const std::string& event_type, Value params);
+  double now_unix() const;
+
+  // A digit the far end sent; prompt consumes them.
+  std::deque<char>& dtmf() { return dtmf_; }
+  ReferProgress& refer() { return refer_; }
+
+  // Logging with the call's context prefix.
+  template <typename... Args>
+  void log(spdlog::level::level_enum lvl, fmt::format_string<Args...> f, Args&&... args) {
+    if (!spdlog::default_logger_raw()->should_log(lvl)) return;
+    spdlog::log(lvl, "{} {}", log_context_, fmt::format(f, std::forward<Args>(args)...));
+  }
+
+  // Counts a `transfer`/`goto`; false when the chain limit is reached.
+  bool count_jump() { return ++jump_chain_ <= config_.max_jump_chain; }
+  int& goto_count(const swml::Step* step) { return goto_counts_[step]; }
+
+ private:
+  friend class EventSink;
+  asio::awaitable<void> run();
+  asio::awaitable<Flow> run_frame();
+  asio::awaitable<Flow> run_step(const swml::Step& step, std::size_t index);
+  // Finds where `dest` leads: a section of the current document, a URL (fetched), or an
+  // inline JSON document. Returns the document and the section to start in.
+  asio::awaitable<Result<std::pair<swml::DocumentPtr, std::string>>> resolve_document(
+      const std::string& dest, const Value& params);
+  void finish(Flow flow);
+  // Adds the failing step's position and "[section 'x', step n (method)]" to an error flow.
+  Flow located(Flow flow) const;
+
+  // Event handlers (strand).
+  void handle_answered();
+  void handle_hangup(std::string reason);
+  void handle_refer_response(int code);
+  void handle_refer_notify(int code, bool terminated);
+  void handle_dtmf(char digit);
+
+  const EngineConfig& config_;
+  CallPorts ports_;
+  Strand strand_;
+  asio::steady_timer timer_;
+  std::function<void(CallOutcome)> done_;
+  std::shared_ptr<class EventSink> sink_;
+
+  Value call_;
+  Value envs_;
+  Value vars_;
+  std::vector<Frame> frames_;
+  swml::ExpressionEngine expressions_;
+  std::string log_context_;
+
+  bool answered_ = false;
+  bool answer_sent_ = false;
+  bool hung_up_ = false;         // the far end ended the call
+  bool hangup_sent_ = false;     // we ended it
+  std::string hangup_reason_;
+  std::deque<char> dtmf_;
+  ReferProgress refer_;
+
+  int steps_run_ = 0;
+  int jump_chain_ = 0;
+  std::map<const swml::Step*, int> goto_counts_;
+  const swml::Step* current_step_ = nullptr;
+  std::size_t current_index_ = 0;
+};
+
+}  // namespace swmld::engine

@@ -1,0 +1,124 @@
+// Flow-control methods: label, goto, cond, switch, return, transfer.
+#include "args.hpp"
+#include "methods.hpp"
+
+namespace swmld::engine::methods {
+namespace {
+
+asio::awaitable<Flow> run_body(Call& c, const swml::Branch& br) {
+  if (!br.body) co_return Flow::next();
+  co_return co_await c.run_block(*br.body);
+}
+
+// Runs the first branch of a selector that applies. `none` is what happens when no branch
+// applies and there is no default (switch: an error; cond: go on).
+asio::awaitable<Flow> run_selector(Call& c, const swml::Selector& sel, const char* method) {
+  if (sel.kind == swml::Selector::Kind::cond) {
+    for (const auto& br : sel.branches) {
+      bool take = br.is_default;
+      if (!take) {
+        auto cond = c.expressions().condition(br.match, c.scope());
+        if (!cond) {
+          Error e = cond.error();
+          e.pos = br.pos;
+          co_return Flow::fail(std::move(e));
+        }
+        take = *cond;
+      }
+      if (take) co_return co_await run_body(c, br);
+    }
+    co_return Flow::next();
+  }
+  std::string value = to_text(c.expressions().lookup(sel.variable, c.scope()));
+  const swml::Branch* fallback = nullptr;
+  for (const auto& br : sel.branches) {
+    if (br.is_default) {
+      fallback = &br;
+    } else if (br.match == value) {
+      co_return co_await run_body(c, br);
+    }
+  }
+  if (fallback) co_return co_await run_body(c, *fallback);
+  co_return Flow::fail(ErrorCode::method_no_matching_condition,
+                       std::string(method) + ": no case matches " + sel.variable + " = '" +
+                           value + "' and there is no default");
+}
+
+}  // namespace
+
+asio::awaitable<Flow> label(Call&, const swml::Step&) { co_return Flow::next(); }
+
+asio::awaitable<Flow> goto_(Call& c, const swml::Step& step) {
+  auto args = c.expand(step.args);
+  if (!args) co_return Flow::fail(args.error());
+  std::string target = get_string(*args, "label");
+  // `when` is a bare JS condition: read it from the unexpanded arguments.
+  if (step.args.contains("when") && !step.args["when"].is_null()) {
+    auto cond = c.expressions().condition(to_text(step.args["when"]), c.scope());
+    if (!cond) co_return Flow::fail(cond.error());
+    if (!*cond) co_return Flow::next();
+  }
+  auto max = get_number(*args, "max", 100, "goto");
+  if (!max) co_return Flow::fail(max.error());
+  if (*max < 1 || *max > 100)
+    co_return Flow::fail(ErrorCode::method_parameter_invalid_value,
+                         "goto: max must be between 1 and 100");
+  int& count = c.goto_count(&step);
+  if (count >= static_cast<int>(*max)) co_return Flow::next();  // exhausted: fall through
+  ++count;
+  if (!c.count_jump())
+    co_return Flow::fail(ErrorCode::too_many_transfers,
+                         "more than " + std::to_string(c.config().max_jump_chain) +
+                             " transfers/gotos in a row");
+  co_return Flow::jump(std::move(target));
+}
+
+asio::awaitable<Flow> cond(Call& c, const swml::Step& step) {
+  if (!step.selector) co_return Flow::next();
+  co_return co_await run_selector(c, *step.selector, "cond");
+}
+
+asio::awaitable<Flow> switch_(Call& c, const swml::Step& step) {
+  if (!step.selector) co_return Flow::next();
+  co_return co_await run_selector(c, *step.selector, "switch");
+}
+
+asio::awaitable<Flow> execute(Call& c, const swml::Step& step) {
+  auto args = c.expand(step.args);
+  if (!args) co_return Flow::fail(args.error());
+  std::string dest = get_string(*args, "dest");
+  Value params = args->value("params", Value::object());
+  if (!params.is_object())
+    co_return Flow::fail(ErrorCode::method_parameter_invalid_value,
+                         "execute: params must be an object");
+  Flow flow = co_await c.call_destination(dest, std::move(params));
+  if (flow.kind != Flow::Kind::next) co_return flow;
+  // on_return runs first, then result (the order is not documented by SignalWire).
+  if (step.on_return) {
+    flow = co_await c.run_block(*step.on_return);
+    if (flow.kind != Flow::Kind::next) co_return flow;
+  }
+  if (step.selector) co_return co_await run_selector(c, *step.selector, "execute.result");
+  co_return Flow::next();
+}
+
+asio::awaitable<Flow> return_(Call& c, const swml::Step& step) {
+  // `return`, `return: null` and `return: {}` leave return_value as it is.
+  if (step.args.is_null() || (step.args.is_object() && step.args.empty()))
+    co_return Flow::ret(std::nullopt);
+  auto value = c.expand(step.args);
+  if (!value) co_return Flow::fail(value.error());
+  co_return Flow::ret(std::move(*value));
+}
+
+asio::awaitable<Flow> transfer(Call& c, const swml::Step& step) {
+  auto args = c.expand(step.args);
+  if (!args) co_return Flow::fail(args.error());
+  Value params = args->value("params", Value::object());
+  if (!params.is_object())
+    co_return Flow::fail(ErrorCode::method_parameter_invalid_value,
+                         "transfer: params must be an object");
+  co_return Flow::transfer(get_string(*args, "dest"), std::move(params));
+}
+
+}  // namespace swmld::engine::methods

@@ -1,0 +1,71 @@
+// `play`: play sounds (say:, silence:, ring:, URLs) through the media port.
+// Answers first unless auto_answer is false. A sound that cannot be played is logged as a
+// warning and the document goes on (SWML reports it as a script warning, not a failure).
+#include "args.hpp"
+#include "methods.hpp"
+#include "media_args.hpp"
+#include "swmld/core/ids.hpp"
+
+namespace swmld::engine::methods {
+
+Result<PlayRequest> play_request(Call& c, const Value& args, const char* key_url,
+                                 const char* key_urls, const char* method) {
+  PlayRequest req;
+  req.urls = get_strings(args, key_urls);
+  if (req.urls.empty()) req.urls = get_strings(args, key_url);
+  if (req.urls.empty())
+    return make_error(ErrorCode::method_parameter_missing,
+                      std::string(method) + ": nothing to play");
+  for (const auto& u : req.urls) {
+    if (u.rfind("say:", 0) == 0 && u.find_first_not_of(' ', 4) == std::string::npos)
+      return make_error(ErrorCode::method_parameter_invalid_value,
+                        std::string(method) + ": 'say:' has no text to speak");
+  }
+  auto volume = get_number(args, "volume", 0, method);
+  if (!volume) return volume.error();
+  req.volume = *volume;
+  const Value& vars = c.vars();
+  req.say_voice = get_string(args, "say_voice", get_string(vars, "say_voice", "Polly.Salli"));
+  req.say_language = get_string(args, "say_language", get_string(vars, "say_language", "en-US"));
+  req.say_gender = get_string(args, "say_gender", get_string(vars, "say_gender", "female"));
+  return req;
+}
+
+asio::awaitable<std::string> play_and_wait(Call& c, const PlayRequest& req,
+                                           const std::function<bool()>& interrupt) {
+  auto result = std::make_shared<std::optional<std::string>>();
+  c.ports().media->play(req, c.completion(result));
+  co_await c.wait_until([&] { return result->has_value() || (interrupt && interrupt()); },
+                        std::nullopt);
+  if (!result->has_value()) {
+    // Interrupted (barge-in or hangup): stop the media; its completion still arrives.
+    c.ports().media->stop();
+    co_await c.wait_until([&] { return result->has_value(); }, std::chrono::seconds(2));
+    co_return std::string();
+  }
+  co_return **result;
+}
+
+asio::awaitable<Flow> play(Call& c, const swml::Step& step) {
+  auto args = c.expand(step.args);
+  if (!args) co_return Flow::fail(args.error());
+  auto req = play_request(c, *args, "url", "urls", "play");
+  if (!req) co_return Flow::fail(req.error());
+  auto auto_answer = get_bool(*args, "auto_answer", true, "play");
+  if (!auto_answer) co_return Flow::fail(auto_answer.error());
+  if (*auto_answer) {
+    Flow f = co_await c.ensure_answered();
+    if (f.kind != Flow::Kind::next) co_return f;
+  }
+  std::string status_url = get_string(*args, "status_url");
+  std::string control_id = new_uuid();
+  c.post_callback(status_url, "calling.call.play", {{"control_id", control_id}, {"state", "playing"}});
+  std::string error = co_await play_and_wait(c, *req, nullptr);
+  if (c.hung_up()) co_return Flow::end();
+  if (!error.empty()) c.log(spdlog::level::warn, "play: {}", error);
+  c.post_callback(status_url, "calling.call.play",
+                  {{"control_id", control_id}, {"state", error.empty() ? "finished" : "error"}});
+  co_return Flow::next();
+}
+
+}  // namespace swmld::engine::methods

@@ -1,0 +1,141 @@
+// `sip_refer`: REFER the far end to `to_uri` and follow the implicit subscription's NOTIFY
+// sipfrags to the transfer's real outcome (design.md §6). Sets sip_refer_to,
+// sip_refer_response_code, sip_refer_to_response_code, sip_refer_result and return_value,
+// posts calling.call.refer callbacks, and logs one `refer_result` record.
+#include <regex>
+
+#include "args.hpp"
+#include "methods.hpp"
+#include "swmld/core/log.hpp"
+
+namespace swmld::engine::methods {
+namespace {
+
+bool valid_refer_target(const std::string& uri) {
+  // sip:/sips: with a host part, or tel: with a number; no spaces or angle brackets.
+  static const std::regex sip_re(R"(^sips?:([^@\s<>]+@)?[A-Za-z0-9.\-\[\]:]+(;[^\s<>]*)?(\?[^\s<>]*)?$)",
+                                 std::regex::icase);
+  static const std::regex tel_re(R"(^tel:\+?[0-9*#A-Da-d][0-9*#A-Da-d\-.()]*(;[^\s<>]*)?$)",
+                                 std::regex::icase);
+  return std::regex_match(uri, sip_re) || std::regex_match(uri, tel_re);
+}
+
+std::string code_text(int code) { return code > 0 ? std::to_string(code) : std::string(); }
+
+}  // namespace
+
+asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
+  auto args = c.expand(step.args);
+  if (!args) co_return Flow::fail(args.error());
+  ReferRequest req;
+  req.to_uri = get_string(*args, "to_uri");
+  req.username = get_string(*args, "username");
+  req.password = get_string(*args, "password");
+  req.referred_by = c.config().referred_by;
+  const std::string status_url = get_string(*args, "status_url");
+
+  Flow f = co_await c.ensure_answered();
+  if (f.kind != Flow::Kind::next) co_return f;
+
+  const auto started = Clock::now();
+  ReferProgress& refer = c.refer();
+  refer = ReferProgress{};
+  std::string result;
+  std::string reason;
+
+  // One callback per state change: "accepted" (REFER answered 2xx), "progress" (each
+  // provisional sipfrag), then the result. Each carries the codes known for that state.
+  auto callback = [&](const std::string& state, int notify_code) {
+    Value p = Value::object();
+    p["sip_refer_to"] = req.to_uri;
+    p["state"] = state;
+    if (refer.response_code > 0) p["sip_refer_response_code"] = code_text(refer.response_code);
+    if (notify_code > 0) p["sip_notify_response_code"] = code_text(notify_code);
+    c.post_callback(status_url, "calling.call.refer", std::move(p));
+  };
+
+  if (!valid_refer_target(req.to_uri)) {
+    result = "error";
+    reason = "invalid to_uri";
+    c.log(spdlog::level::warn, "sip_refer: '{}' is not a sip:, sips: or tel: URI", req.to_uri);
+  } else {
+    refer.active = true;
+    c.ports().call->refer(req);
+    bool got = co_await c.wait_until([&] { return refer.response_code != 0; },
+                                     c.config().refer_response_timeout);
+    int code = refer.response_code;
+    if (!got) {
+      result = c.hung_up() ? "failed" : "timeout";
+      reason = c.hung_up() ? "call ended before the REFER was answered" : "no response to REFER";
+    } else if (code == 401 || code == 407) {
+      result = req.username.empty() ? "error" : "failed";
+      reason = req.username.empty() ? "REFER challenged and no credentials given"
+                                    : "REFER challenged again after authenticating";
+    } else if (code >= 300) {
+      result = "failed";
+      reason = "REFER rejected";
+    } else if (code >= 200) {
+      callback("accepted", 0);
+      const auto deadline = c.deadline_after(c.config().refer_notify_timeout);
+      std::size_t reported = 0;
+      for (;;) {
+        // Report each new provisional sipfrag as progress, then wait for more.
+        for (; reported < refer.sipfrag_codes.size(); ++reported)
+          if (refer.sipfrag_codes[reported] < 200) callback("progress", refer.sipfrag_codes[reported]);
+        if (refer.final_sipfrag != 0 || refer.terminated || c.hung_up()) break;
+        bool more = co_await c.wait_until_at(
+            [&] {
+              return refer.final_sipfrag != 0 || refer.terminated ||
+                     refer.sipfrag_codes.size() > reported;
+            },
+            deadline);
+        if (!more) break;
+      }
+      if (refer.final_sipfrag >= 200 && refer.final_sipfrag < 300) {
+        result = "success";
+      } else if (refer.final_sipfrag >= 300) {
+        result = "failed";
+        reason = "transfer target answered " + std::to_string(refer.final_sipfrag);
+      } else if (refer.terminated) {
+        result = "failed";
+        reason = "subscription terminated without a final sipfrag";
+      } else if (c.hung_up()) {
+        result = "failed";
+        reason = "call ended before the final NOTIFY";
+      } else {
+        result = "timeout";
+        reason = "no final NOTIFY within " +
+                 std::to_string(c.config().refer_notify_timeout.count()) + " ms";
+      }
+    } else {
+      result = "failed";
+      reason = "unexpected REFER response " + std::to_string(code);
+    }
+    refer.active = false;
+  }
+
+  Value& vars = c.vars();
+  vars["sip_refer_to"] = req.to_uri;
+  vars["sip_refer_response_code"] = code_text(refer.response_code);
+  vars["sip_refer_to_response_code"] = code_text(refer.final_sipfrag);
+  vars["sip_refer_result"] = result;
+  vars["return_value"] = result;
+  callback(result, refer.final_sipfrag ? refer.final_sipfrag
+                  : refer.sipfrag_codes.empty() ? 0 : refer.sipfrag_codes.back());
+
+  Value sipfrags = Value::array();
+  for (int code : refer.sipfrag_codes) sipfrags.push_back(code);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  Value fields = {{"to_uri", req.to_uri},
+                  {"refer_code", refer.response_code},
+                  {"sipfrags", std::move(sipfrags)},
+                  {"result", result},
+                  {"duration_ms", ms}};
+  if (!reason.empty()) fields["reason"] = reason;
+  log::event(result == "success" ? spdlog::level::info : spdlog::level::warn, "refer_result",
+             c.log_context(), fields);
+  if (c.hung_up()) co_return Flow::end();
+  co_return Flow::next();
+}
+
+}  // namespace swmld::engine::methods

@@ -1,0 +1,198 @@
+// sip_refer against a far end whose timing the test controls: the orderings and races a
+// simulated call cannot show (design.md §6).
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <gtest/gtest.h>
+
+#include "fakes/fake_ports.hpp"
+#include "swmld/engine/executor.hpp"
+#include "swmld/swml/loader.hpp"
+
+namespace swmld::engine {
+namespace {
+
+using fakes::FakeCall;
+using fakes::FakeMedia;
+using fakes::FakePoster;
+using fakes::Recorder;
+
+const char* kDoc = R"(
+version: 1.0.0
+sections:
+  main:
+    - sip_refer: {to_uri: "sip:alice@example.com", status_url: "http://cb.test/refer"}
+    - play: "say:after ${sip_refer_result}"
+)";
+
+struct Harness {
+  boost::asio::io_context io;
+  Recorder rec;
+  EngineConfig config;
+  FakeCall* call = nullptr;
+  FakeMedia* media = nullptr;
+  std::shared_ptr<FakePoster> poster = std::make_shared<FakePoster>();
+  std::optional<CallOutcome> outcome;
+  std::shared_ptr<CallRun> run;
+
+  Harness() {
+    config.node_id = "node-1";
+    config.wall_clock = [] { return 1.5; };
+  }
+
+  void start(const char* text, std::function<void(FakeCall&)> setup = nullptr) {
+    swml::LoadOptions opts;
+    opts.source_name = "test.yaml";
+    auto doc = swml::load_document(text, opts);
+    ASSERT_TRUE(doc.ok()) << doc.error().str();
+    CallPorts ports;
+    auto c = std::make_unique<FakeCall>(rec);
+    auto m = std::make_unique<FakeMedia>(rec);
+    call = c.get();
+    media = m.get();
+    if (setup) setup(*call);
+    ports.call = std::move(c);
+    ports.media = std::move(m);
+    ports.events = poster;
+    CallSetup s;
+    s.document = *doc;
+    s.call = {{"call_id", "c-1"}};
+    run = CallRun::start(io.get_executor(), config, std::move(ports), std::move(s),
+                         [this](CallOutcome o) { outcome = std::move(o); });
+    call->events = run->events();
+  }
+
+  // Runs the io_context until the call ends or `limit` passes.
+  void run_for(std::chrono::milliseconds limit) {
+    io.run_for(limit);
+  }
+
+  std::vector<std::string> states() const {
+    std::vector<std::string> out;
+    for (const auto& [url, body] : poster->posts) out.push_back(body["params"]["state"]);
+    return out;
+  }
+};
+
+TEST(SipRefer, NotifyBeforeTheAcceptedResponseStillSucceeds) {
+  Harness h;
+  h.start(kDoc, [](FakeCall& c) {
+    c.on_refer = [&c](const ReferRequest&) {
+      c.events->on_refer_notify(200, true);  // the NOTIFY overtakes the 202
+      c.events->on_refer_response(202);
+    };
+  });
+  h.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(h.outcome);
+  EXPECT_EQ(h.outcome->vars["sip_refer_result"], "success");
+  EXPECT_EQ(h.outcome->vars["sip_refer_response_code"], "202");
+  EXPECT_EQ(h.outcome->vars["sip_refer_to_response_code"], "200");
+  EXPECT_EQ(h.rec.actions, (std::vector<std::string>{"ring", "answer", "refer sip:alice@example.com",
+                                                     "play say:after success", "hangup hangup"}));
+}
+
+TEST(SipRefer, FarEndHangingUpDuringTheWaitEndsTheCallWithFailed) {
+  Harness h;
+  h.start(kDoc, [](FakeCall& c) {
+    c.on_refer = [&c](const ReferRequest&) {
+      c.events->on_refer_response(202);
+      c.events->on_refer_notify(100, false);
+      c.events->on_hangup("bye");
+    };
+  });
+  h.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(h.outcome);
+  EXPECT_EQ(h.outcome->end_reason, "remote_hangup");
+  EXPECT_EQ(h.outcome->vars["sip_refer_result"], "failed");
+  EXPECT_EQ(h.outcome->vars["sip_refer_to_response_code"], "");
+  // No play after the hangup, and no BYE of ours either.
+  EXPECT_EQ(h.rec.actions.back(), "refer sip:alice@example.com");
+  EXPECT_EQ(h.states(), (std::vector<std::string>{"accepted", "progress", "failed"}));
+}
+
+TEST(SipRefer, FinalNotifyThenByeKeepsTheSuccess) {
+  Harness h;
+  h.start(kDoc, [](FakeCall& c) {
+    c.on_refer = [&c](const ReferRequest&) {
+      c.events->on_refer_response(202);
+      c.events->on_refer_notify(200, true);
+      c.events->on_hangup("bye");
+    };
+  });
+  h.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(h.outcome);
+  EXPECT_EQ(h.outcome->vars["sip_refer_result"], "success");
+  EXPECT_EQ(h.outcome->end_reason, "remote_hangup");
+}
+
+TEST(SipRefer, NoFinalNotifyTimesOutAfterTheConfiguredTime) {
+  Harness h;
+  h.config.refer_notify_timeout = std::chrono::milliseconds(200);
+  h.start(kDoc, [](FakeCall& c) {
+    c.on_refer = [&c](const ReferRequest&) { c.events->on_refer_response(202); };
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  h.run_for(std::chrono::seconds(5));
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(h.outcome);
+  EXPECT_EQ(h.outcome->vars["sip_refer_result"], "timeout");
+  EXPECT_GE(took, std::chrono::milliseconds(200));
+  EXPECT_LT(took, std::chrono::milliseconds(2000));
+  EXPECT_EQ(h.states(), (std::vector<std::string>{"accepted", "timeout"}));
+}
+
+TEST(SipRefer, LateEventsAfterTheCallEndedAreIgnored) {
+  Harness h;
+  std::shared_ptr<CallEvents> events;
+  h.start(kDoc, [&events](FakeCall& c) {
+    c.on_refer = [&c, &events](const ReferRequest&) {
+      events = c.events;
+      c.events->on_refer_response(603);
+    };
+  });
+  h.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(h.outcome);
+  EXPECT_EQ(h.outcome->vars["sip_refer_result"], "failed");
+  h.run.reset();
+  h.io.restart();
+  events->on_refer_notify(200, true);
+  events->on_hangup("bye");
+  h.io.run_for(std::chrono::milliseconds(50));
+  SUCCEED();
+}
+
+TEST(SipRefer, CallbackBodyMatchesTheReference) {
+  Harness h;
+  h.start(kDoc, [](FakeCall& c) {
+    c.on_refer = [&c](const ReferRequest&) {
+      c.events->on_refer_response(202);
+      c.events->on_refer_notify(200, true);
+    };
+  });
+  h.run_for(std::chrono::seconds(5));
+  ASSERT_EQ(h.poster->posts.size(), 2u);
+  EXPECT_EQ(h.poster->posts[1].first, "http://cb.test/refer");
+  Value expected = Value::parse(R"({"event_type":"calling.call.refer","event_channel":"swml:c-1",
+    "timestamp":1.5,"project_id":"","space_id":"",
+    "params":{"call_id":"c-1","node_id":"node-1","sip_refer_to":"sip:alice@example.com",
+              "state":"success","sip_refer_response_code":"202","sip_notify_response_code":"200"}})");
+  EXPECT_EQ(h.poster->posts[1].second, expected);
+}
+
+TEST(Play, HangupDuringPlaybackStopsTheMediaAndEndsTheCall) {
+  Harness h;
+  h.start(R"(
+- play: "say:a long story"
+- play: "say:never")");
+  h.media->finish_at_once = false;
+  boost::asio::steady_timer t(h.io, std::chrono::milliseconds(20));
+  t.async_wait([&](auto) { h.call->events->on_hangup("bye"); });
+  h.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(h.outcome);
+  EXPECT_EQ(h.outcome->end_reason, "remote_hangup");
+  EXPECT_EQ(h.rec.actions,
+            (std::vector<std::string>{"ring", "answer", "play say:a long story", "stop"}));
+}
+
+}  // namespace
+}  // namespace swmld::engine
