@@ -5,6 +5,8 @@
 #include <CLI/CLI.hpp>
 
 #include "check.hpp"
+#include "config.hpp"
+#include "server.hpp"
 #include "simulator.hpp"
 #include "swmld/core/log.hpp"
 
@@ -40,7 +42,16 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--log-level", sim_log_level, "log level on stderr (default off)");
 
   auto* serve_cmd = app.add_subcommand("serve", "Run the SIP server");
-  serve_cmd->allow_extras();
+  std::string config_file;
+  std::vector<std::string> serve_sip;
+  std::string serve_swml, serve_log_format, serve_log_level, serve_metrics;
+  serve_cmd->add_option("-c,--config", config_file, "configuration file (YAML)");
+  serve_cmd->add_option("--sip", serve_sip,
+                        "listen address, e.g. udp:127.0.0.1:5060 (repeatable; replaces sip.listen)");
+  serve_cmd->add_option("--swml", serve_swml, "document for every call (a catch-all route)");
+  serve_cmd->add_option("--log-format", serve_log_format, "text or json");
+  serve_cmd->add_option("--log-level", serve_log_level, "trace, debug, info, warn, error, off");
+  serve_cmd->add_option("--metrics", serve_metrics, "metrics listen address host:port");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -53,8 +64,42 @@ int main(int argc, char** argv) {
     return swmld::app::simulate(sim, std::cout, std::cerr);
   }
   if (serve_cmd->parsed()) {
-    std::cerr << "swmld serve: not available yet\n";
-    return 2;
+    auto config = swmld::app::load_config(config_file);
+    if (!config) {
+      std::cerr << "swmld: " << config.error().str() << '\n';
+      return 2;
+    }
+    std::vector<std::pair<std::string, std::string>> overrides;
+    if (!serve_sip.empty()) {
+      std::string joined;
+      for (const auto& s : serve_sip) joined += (joined.empty() ? "" : ",") + s;
+      overrides.emplace_back("sip.listen", joined);
+    }
+    if (!serve_swml.empty()) overrides.emplace_back("swml", serve_swml);
+    if (!serve_log_format.empty()) overrides.emplace_back("logging.format", serve_log_format);
+    if (!serve_log_level.empty()) overrides.emplace_back("logging.level", serve_log_level);
+    if (!serve_metrics.empty()) overrides.emplace_back("metrics.listen", serve_metrics);
+    for (const auto& [key, value] : overrides) {
+      auto s = swmld::app::apply_override(*config, key, value);
+      if (!s) {
+        std::cerr << "swmld: " << s.error().str() << '\n';
+        return 2;
+      }
+    }
+    if (auto s = swmld::app::validate(*config); !s) {
+      std::cerr << "swmld: " << s.error().str() << '\n';
+      return 2;
+    }
+    swmld::log::setup(config->log_format == "json" ? swmld::log::Format::json
+                                                   : swmld::log::Format::text,
+                      spdlog::level::from_str(config->log_level));
+    swmld::app::Server::block_signals();
+    auto server = swmld::app::Server::start(std::move(*config));
+    if (!server) {
+      spdlog::critical("cannot start: {}", server.error().str());
+      return 1;
+    }
+    return (*server)->run_until_signal();
   }
   return 0;
 }

@@ -1,0 +1,98 @@
+// swmld's configuration (design.md §7): the YAML file, SWMLD_* environment overrides and
+// command-line overrides, in rising precedence. Validation names the offending key.
+#pragma once
+
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "swmld/core/error.hpp"
+#include "swmld/core/value.hpp"
+
+namespace swmld::app {
+
+// A match on the INVITE: every condition given must hold; no condition matches everything.
+struct RouteMatch {
+  std::optional<std::string> user;        // Request-URI user, exact
+  std::optional<std::regex> user_regex;   // Request-URI user, regex (whole match)
+  std::optional<std::string> to_user;     // To user, exact
+  std::optional<std::regex> to_user_regex;
+  std::vector<std::string> source;        // source IPs or CIDR networks
+};
+
+struct Route {
+  std::string name;        // for logs: "routes[0]" unless given
+  RouteMatch match;
+  std::string swml;        // file path or http(s) URL
+  Value params = Value::object();
+};
+
+struct Config {
+  std::string source;      // the config file read, if any
+
+  // sip
+  std::vector<std::string> sip_listen{"udp:127.0.0.1:5060", "tcp:127.0.0.1:5060"};
+  std::string sip_public_address;
+  std::string sip_user_agent = "swmld/0.1";
+  bool sip_ring = true;    // 180 Ringing when a document starts
+
+  // rtp (SDP only until media lands)
+  int rtp_port_min = 20000;
+  int rtp_port_max = 20999;
+  std::vector<std::string> rtp_codecs{"PCMU", "PCMA"};
+  int rtp_ptime = 20;
+
+  std::vector<Route> routes;
+
+  // http
+  double http_timeout = 10;
+  double http_connect_timeout = 3;
+  int http_retries = 2;             // document fetches (idempotent POST by contract)
+  std::string http_user_agent = "swmld/0.1";
+  bool http_verify_tls = true;
+  std::string http_ca_file;
+  std::string http_signing_secret;  // signs fetches and callbacks (never logged)
+  std::vector<std::string> http_allowed_hosts;
+  int http_fetch_failure_code = 503;  // SIP code when the document cannot be fetched
+
+  // callbacks
+  std::string project_id;
+  std::string space_id;
+  std::string node_id;              // default: the host name
+  int callback_retries = 3;
+  std::size_t callback_queue = 10000;
+
+  // limits
+  int max_calls = 1000;
+  double max_cps = 500;
+  int max_steps = 10000;
+  std::vector<std::string> allow_sources;  // IPs/CIDRs allowed to send INVITEs; empty: all
+
+  // refer
+  double refer_notify_timeout = 15;
+  std::string referred_by;
+
+  // logging
+  std::string log_level = "info";
+  std::string log_format = "text";
+
+  // metrics
+  std::string metrics_listen;       // "127.0.0.1:9090"; empty: off
+
+  double drain_timeout = 30;        // SIGTERM: seconds to let calls finish
+  int engine_threads = 0;           // 0: the number of cores
+  Value envs = Value::object();     // the `envs` scope of every call
+};
+
+// Reads `path` (empty: defaults only), then applies SWMLD_* environment variables
+// (SWMLD_SIP_LISTEN, SWMLD_LOG_LEVEL, SWMLD_LOG_FORMAT, SWMLD_SWML, SWMLD_MAX_CALLS, ...).
+Result<Config> load_config(const std::string& path);
+
+// Applies `value` to a dotted key ("sip.listen", "logging.format", ...), as the CLI does.
+Status apply_override(Config& config, const std::string& key, const std::string& value);
+
+// Checks ranges and combinations; the error names the key.
+Status validate(const Config& config);
+
+}  // namespace swmld::app

@@ -1,0 +1,365 @@
+// The daemon's object graph and the path of a call: admission and routing on the SIP
+// thread, the interpreter on the engine threads, callbacks through the HTTP worker.
+#include "server.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "media_null.hpp"
+#include "sip_call.hpp"
+#include "swmld/core/ids.hpp"
+#include "swmld/core/log.hpp"
+#include "swmld/engine/executor.hpp"
+#include "swmld/http/client.hpp"
+#include "swmld/http/event_poster.hpp"
+#include "swmld/http/host_policy.hpp"
+#include "swmld/swml/loader.hpp"
+
+namespace swmld::app {
+namespace {
+
+// Status callbacks through the HTTP worker: serialised here, delivered with retries.
+class CallbackPoster final : public engine::EventPoster {
+ public:
+  explicit CallbackPoster(http::EventPoster& poster) : poster_(poster) {}
+  void post_event(const std::string& url, Value body) override {
+    poster_.post(url, body.dump(-1, ' ', false, Value::error_handler_t::replace));
+  }
+
+ private:
+  http::EventPoster& poster_;
+};
+
+// `request` through the HTTP worker.
+class EngineHttp final : public engine::HttpClient {
+ public:
+  explicit EngineHttp(http::Client& client) : client_(client) {}
+  std::shared_ptr<engine::HttpHandle> send(engine::HttpRequest r,
+                                           std::function<void(engine::HttpResponse)> done) override {
+    http::Request req;
+    req.method = r.method;
+    req.url = r.url;
+    req.headers = std::move(r.headers);
+    req.body = std::move(r.body);
+    req.timeout_s = r.timeout_s;
+    req.connect_timeout_s = r.connect_timeout_s;
+    auto handle = client_.send(std::move(req), [done = std::move(done)](http::Response resp) {
+      engine::HttpResponse out;
+      out.status = resp.status;
+      out.headers = std::move(resp.headers);
+      out.body = std::move(resp.body);
+      out.error = std::move(resp.error);
+      out.timed_out = resp.timed_out;
+      done(std::move(out));
+    });
+    return std::make_shared<Handle>(std::move(handle));
+  }
+
+ private:
+  struct Handle final : engine::HttpHandle {
+    explicit Handle(std::shared_ptr<http::Handle> h) : h_(std::move(h)) {}
+    void cancel() override {
+      if (h_) h_->cancel();
+    }
+    std::shared_ptr<http::Handle> h_;
+  };
+  http::Client& client_;
+};
+
+std::string user_of(const std::string& uri) {
+  auto colon = uri.find(':');
+  std::string rest = colon == std::string::npos ? uri : uri.substr(colon + 1);
+  auto at = rest.find('@');
+  return at == std::string::npos ? std::string() : rest.substr(0, at);
+}
+
+std::string host_of(const std::string& uri) {
+  auto colon = uri.find(':');
+  std::string rest = colon == std::string::npos ? uri : uri.substr(colon + 1);
+  auto at = rest.find('@');
+  rest = at == std::string::npos ? rest : rest.substr(at + 1);
+  return rest.substr(0, rest.find_first_of(";?>"));
+}
+
+std::string strip_scheme(const std::string& uri) {
+  auto colon = uri.find(':');
+  std::string rest = colon == std::string::npos ? uri : uri.substr(colon + 1);
+  return rest.substr(0, rest.find_first_of(";?>"));
+}
+
+// The `call` variable of an inbound SIP call (swml-reference §4.1).
+Value call_object(const sip::IncomingCall& in, const std::string& call_id, const Config& c) {
+  Value headers = Value::array();
+  for (const auto& [name, value] : in.headers) headers.push_back({{"name", name}, {"value", value}});
+  std::string contact = strip_scheme(in.contact_uri);
+  std::string contact_host = host_of(in.contact_uri);
+  std::string contact_port;
+  if (auto p = contact_host.rfind(':'); p != std::string::npos && contact_host.find(']') == std::string::npos) {
+    contact_port = contact_host.substr(p + 1);
+    contact_host = contact_host.substr(0, p);
+  }
+  Value sip_data = {
+      {"sip_req_user", user_of(in.request_uri)},   {"sip_req_uri", strip_scheme(in.request_uri)},
+      {"sip_req_host", host_of(in.request_uri)},   {"sip_from_user", user_of(in.from_uri)},
+      {"sip_from_uri", strip_scheme(in.from_uri)}, {"sip_from_host", host_of(in.from_uri)},
+      {"sip_to_user", user_of(in.to_uri)},         {"sip_to_uri", strip_scheme(in.to_uri)},
+      {"sip_to_host", host_of(in.to_uri)},         {"sip_contact_user", user_of(in.contact_uri)},
+      {"sip_contact_port", contact_port},          {"sip_contact_uri", contact},
+      {"sip_contact_host", contact_host},          {"sip_contact_params", Value::object()}};
+  return {{"call_id", call_id},       {"node_id", c.node_id},      {"segment_id", call_id},
+          {"call_state", "created"},  {"direction", "inbound"},    {"type", "sip"},
+          {"from", in.from_uri},      {"to", in.to_uri},           {"headers", std::move(headers)},
+          {"sip_data", std::move(sip_data)},
+          {"project_id", c.project_id}, {"space_id", c.space_id}};
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "swmld";
+  return buf;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  explicit Impl(Config config) : config_(std::move(config)) {}
+
+  Status start() {
+    if (config_.node_id.empty()) config_.node_id = hostname();
+    cps_tokens_ = config_.max_cps;
+    // Documents of file routes are loaded and validated once, at start-up.
+    for (const auto& route : config_.routes) {
+      if (route.swml.rfind("http://", 0) == 0 || route.swml.rfind("https://", 0) == 0)
+        return make_error(ErrorCode::element_invalid_value,
+                          "config " + route.name + ".swml: URL routes are not supported yet ('" +
+                              route.swml + "')");
+      if (documents_.count(route.swml)) continue;
+      std::vector<Error> errors;
+      auto doc = swml::load_file(route.swml, &errors);
+      if (!doc) return make_error(doc.error().code, route.name + ": " + doc.error().str());
+      documents_[route.swml] = *doc;
+    }
+    std::string err;
+    sources_ = http::HostPolicy::make(config_.allow_sources, false, &err);
+    if (!err.empty()) return make_error(ErrorCode::element_invalid_value, "limits.allow_sources: " + err);
+
+    engine_config_.max_steps = config_.max_steps;
+    engine_config_.refer_notify_timeout =
+        std::chrono::milliseconds(static_cast<long long>(config_.refer_notify_timeout * 1000));
+    engine_config_.referred_by = config_.referred_by;
+    engine_config_.request_timeout_s = config_.http_timeout;
+    engine_config_.request_connect_timeout_s = config_.http_connect_timeout;
+    engine_config_.project_id = config_.project_id;
+    engine_config_.space_id = config_.space_id;
+    engine_config_.node_id = config_.node_id;
+    engine_config_.ring_on_start = config_.sip_ring;
+
+    http::ClientConfig hc;
+    hc.timeout_s = config_.http_timeout;
+    hc.connect_timeout_s = config_.http_connect_timeout;
+    hc.user_agent = config_.http_user_agent;
+    hc.verify_tls = config_.http_verify_tls;
+    hc.ca_file = config_.http_ca_file;
+    hc.allowed_hosts = config_.http_allowed_hosts;
+    http_ = std::make_unique<http::Client>(hc);
+    http::EventPosterConfig pc;
+    pc.max_queue = config_.callback_queue;
+    pc.max_retries = config_.callback_retries;
+    pc.signing_secret = config_.http_signing_secret;
+    poster_ = std::make_unique<http::EventPoster>(*http_, pc);
+    engine_http_ = std::make_shared<EngineHttp>(*http_);
+    callbacks_ = std::make_shared<CallbackPoster>(*poster_);
+
+    int threads = config_.engine_threads > 0
+                      ? config_.engine_threads
+                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < threads; ++i) engine_threads_.emplace_back([this] { io_.run(); });
+
+    sip::StackConfig sc;
+    sc.listen = config_.sip_listen;
+    sc.public_address = config_.sip_public_address;
+    sc.user_agent = config_.sip_user_agent;
+    sc.rtp_ports = {config_.rtp_port_min, config_.rtp_port_max};
+    sc.codecs = config_.rtp_codecs;
+    sc.ptime_ms = config_.rtp_ptime;
+    auto stack = sip::Stack::start(sc, [this](std::shared_ptr<sip::Leg> leg) { on_invite(leg); });
+    if (!stack) return stack.error();
+    stack_ = std::move(*stack);
+    spdlog::info("swmld listening on {} ({} route(s), {} engine thread(s))",
+                 fmt::join(config_.sip_listen, ", "), config_.routes.size(), threads);
+    return Ok{};
+  }
+
+  int run_until_signal() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("signal {}: draining ({} call(s) active, up to {} s)", sig, active_.load(),
+                 config_.drain_timeout);
+    stack_->drain();
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(static_cast<long long>(config_.drain_timeout * 1000));
+    while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (active_.load() > 0) spdlog::warn("drain timeout: ending {} call(s)", active_.load());
+    stop();
+    spdlog::info("swmld stopped");
+    return 0;
+  }
+
+  void stop() {
+    if (stack_) stack_->shutdown();  // ends what is left: its legs report on_terminated
+    // Calls end on their strands once they see the hangup; give them a moment.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (poster_) poster_->drain(2.0);
+    work_.reset();
+    io_.stop();
+    for (auto& t : engine_threads_) t.join();
+    engine_threads_.clear();
+    stack_.reset();
+    poster_.reset();
+    http_.reset();
+  }
+
+  ~Impl() {
+    if (!engine_threads_.empty() || stack_) stop();
+  }
+
+ private:
+  // Runs ON THE SIP THREAD for every new INVITE: admission, routing, then the engine.
+  void on_invite(const std::shared_ptr<sip::Leg>& leg) {
+    const sip::IncomingCall& in = leg->info();
+    if (sources_.restricts() && !sources_.check(in.source_ip, in.source_ip).empty()) {
+      spdlog::warn("INVITE {} from {} rejected: source not in limits.allow_sources", in.sip_call_id,
+                   in.source_ip);
+      leg->reject(403, "Forbidden");
+      return;
+    }
+    if (active_.load() >= config_.max_calls) {
+      spdlog::warn("INVITE {} rejected: {} calls active (limits.max_calls)", in.sip_call_id,
+                   active_.load());
+      leg->reject(503, "Service Unavailable", 5);
+      return;
+    }
+    if (!take_cps_token()) {
+      spdlog::warn("INVITE {} rejected: over limits.max_cps ({}/s)", in.sip_call_id, config_.max_cps);
+      leg->reject(503, "Service Unavailable", 1);
+      return;
+    }
+    const Route* route = match(in);
+    if (!route) {
+      spdlog::warn("INVITE {} for {} matched no route", in.sip_call_id, in.request_uri);
+      leg->reject(404, "Not Found");
+      return;
+    }
+    std::string call_id = new_uuid();
+    engine::CallSetup setup;
+    setup.document = documents_.at(route->swml);
+    setup.call = call_object(in, call_id, config_);
+    setup.params = route->params;
+    setup.envs = config_.envs;
+    setup.log_context = "call=" + call_id + " sip_call_id=" + in.sip_call_id + " route=" + route->name;
+    spdlog::info("{} from={} to={} source={}", setup.log_context, in.from_uri, in.to_uri, in.source_ip);
+
+    engine::CallPorts ports;
+    ports.call = std::make_unique<SipCallControl>(leg);
+    ports.media = std::make_unique<NullMedia>();
+    ports.http = engine_http_;
+    ports.events = callbacks_;
+    ++active_;
+    std::string ctx = setup.log_context;
+    auto run = engine::CallRun::start(io_.get_executor(), engine_config_, std::move(ports),
+                                      std::move(setup), [this, ctx](engine::CallOutcome o) {
+                                        --active_;
+                                        if (o.error) {
+                                          spdlog::info("{} ended: {} ({})", ctx, o.end_reason,
+                                                       to_string(o.error->code));
+                                        } else {
+                                          spdlog::info("{} ended: {}", ctx, o.end_reason);
+                                        }
+                                      });
+    leg->set_observer(std::make_shared<SipLegObserver>(run->events(), nullptr));
+  }
+
+  // A token bucket of max_cps tokens per second, one second deep. SIP thread only.
+  bool take_cps_token() {
+    auto now = std::chrono::steady_clock::now();
+    double elapsed = std::chrono::duration<double>(now - cps_last_).count();
+    cps_last_ = now;
+    cps_tokens_ = std::min(config_.max_cps, cps_tokens_ + elapsed * config_.max_cps);
+    if (cps_tokens_ < 1.0) return false;
+    cps_tokens_ -= 1.0;
+    return true;
+  }
+
+  const Route* match(const sip::IncomingCall& in) const {
+    std::string user = user_of(in.request_uri);
+    std::string to_user = user_of(in.to_uri);
+    for (const auto& r : config_.routes) {
+      const RouteMatch& m = r.match;
+      if (m.user && *m.user != user) continue;
+      if (m.user_regex && !std::regex_match(user, *m.user_regex)) continue;
+      if (m.to_user && *m.to_user != to_user) continue;
+      if (m.to_user_regex && !std::regex_match(to_user, *m.to_user_regex)) continue;
+      if (!m.source.empty() &&
+          !http::HostPolicy::make(m.source, false).check(in.source_ip, in.source_ip).empty())
+        continue;
+      return &r;
+    }
+    return nullptr;
+  }
+
+  Config config_;
+  engine::EngineConfig engine_config_;
+  std::map<std::string, swml::DocumentPtr> documents_;
+  http::HostPolicy sources_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
+  std::vector<std::thread> engine_threads_;
+  std::unique_ptr<http::Client> http_;
+  std::unique_ptr<http::EventPoster> poster_;
+  std::shared_ptr<EngineHttp> engine_http_;
+  std::shared_ptr<CallbackPoster> callbacks_;
+  std::unique_ptr<sip::Stack> stack_;
+  std::atomic<int> active_{0};
+  double cps_tokens_ = 0;
+  std::chrono::steady_clock::time_point cps_last_ = std::chrono::steady_clock::now();
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+
+Result<std::unique_ptr<Server>> Server::start(Config config) {
+  auto impl = std::make_unique<Impl>(std::move(config));
+  auto s = impl->start();
+  if (!s) return s.error();
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+int Server::run_until_signal() { return impl_->run_until_signal(); }
+
+void Server::block_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+}  // namespace swmld::app

@@ -1,0 +1,61 @@
+// Adapters between a SIP leg (src/sip) and the engine's ports: the engine's CallControl
+// drives the leg; the leg's observer feeds the engine's CallEvents.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "swmld/engine/ports.hpp"
+#include "swmld/sip/stack.hpp"
+
+namespace swmld::app {
+
+// engine::CallControl over a sip::Leg. Leg methods are thread-safe and never block.
+class SipCallControl final : public engine::CallControl {
+ public:
+  explicit SipCallControl(std::shared_ptr<sip::Leg> leg) : leg_(std::move(leg)) {}
+  void ring() override { leg_->ring(); }
+  void answer() override {
+    answered_ = true;
+    leg_->answer();
+  }
+  void hangup(engine::HangupReason reason) override {
+    if (answered_) {
+      leg_->bye();
+    } else {
+      leg_->reject(engine::reject_code(reason), "");
+    }
+  }
+  void refer(const engine::ReferRequest& r) override {
+    leg_->refer(sip::ReferParams{r.to_uri, r.referred_by, r.username, r.password});
+  }
+  void send_digits(const std::string& digits) override { leg_->send_dtmf_info(digits); }
+
+ private:
+  std::shared_ptr<sip::Leg> leg_;
+  bool answered_ = false;  // strand only
+};
+
+// sip::LegObserver forwarding to the engine (whose CallEvents post to the call's strand).
+// `on_end` runs once, on the SIP thread, when the leg terminates.
+class SipLegObserver final : public sip::LegObserver {
+ public:
+  SipLegObserver(std::shared_ptr<engine::CallEvents> events, std::function<void()> on_end)
+      : events_(std::move(events)), on_end_(std::move(on_end)) {}
+  void on_answered() override { events_->on_answered(); }
+  void on_terminated(std::string reason) override {
+    events_->on_hangup(std::move(reason));
+    if (on_end_) std::exchange(on_end_, nullptr)();
+  }
+  void on_refer_response(int code) override { events_->on_refer_response(code); }
+  void on_refer_notify(int code, bool terminated) override {
+    events_->on_refer_notify(code, terminated);
+  }
+  void on_dtmf(char digit) override { events_->on_dtmf(digit); }
+
+ private:
+  std::shared_ptr<engine::CallEvents> events_;
+  std::function<void()> on_end_;
+};
+
+}  // namespace swmld::app
