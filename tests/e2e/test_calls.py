@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""Calls end to end: SDP answer, call variables, CANCEL, hangup codes, runtime errors,
+admission (allowlist, max calls, no route), OPTIONS, re-INVITE, JSON logs, SIGTERM drain,
+and start-up errors."""
+
+import json
+import os
+import re
+import subprocess
+import threading
+import time
+
+import e2e
+from e2e import HttpTestServer, Swmld, case, run, sipp
+
+WAIT_THEN_HANGUP = """
+version: 1.0.0
+sections:
+  main:
+    - answer
+    - sleep: %d
+    - hangup
+"""
+
+
+@case
+def sdp_answer_and_call_variables(workdir):
+    with HttpTestServer() as http:
+        doc = """
+version: 1.0.0
+sections:
+  main:
+    - answer
+    - request:
+        url: "%s"
+        method: POST
+        body: {from: "${call.from}", to: "${call.to}", user: "${call.sip_data.sip_req_user}",
+               type: "${call.type}", direction: "${call.direction}", headers: "${call.headers}",
+               route_param: "${params.team}", env: "${envs.company}"}
+    - hangup
+""" % http.url("/vars")
+        with Swmld(workdir, [{"swml": "doc.yaml", "params": {"team": "sales"}}],
+                   extra={"envs": {"company": "ACME"}}, documents={"doc.yaml": doc}) as s:
+            res = sipp(workdir, "uac_wait_bye.xml", s.port, service="4000")
+            assert res.rc == 0, res.out
+            http.wait_for(1, path="/vars")
+            v = json.loads(http.requests("/vars")[0]["body"])
+    assert v["user"] == "4000" and v["type"] == "sip" and v["direction"] == "inbound", v
+    assert v["from"].startswith("sip:sipp@127.0.0.1") and v["to"].startswith("sip:4000@127.0.0.1"), v
+    assert {"name": "X-Account", "value": "acme-42"} in v["headers"], v["headers"]
+    assert v["route_param"] == "sales" and v["env"] == "ACME", v
+    ok = res.responses(200)[0]
+    assert ok["headers"]["content-type"] == ["application/sdp"], ok["headers"]
+    sdp = ok["body"].split("\n")
+    m = [l for l in sdp if l.startswith("m=audio ")][0].split()
+    port = int(m[1])
+    assert 40000 <= port <= 40999 and port % 2 == 0, m
+    assert m[2] == "RTP/AVP" and m[3] in ("0", "8") and m[4:] == ["101"], m
+    assert "c=IN IP4 127.0.0.1" in sdp, sdp
+    assert "a=rtpmap:101 telephone-event/8000" in sdp, sdp
+    assert len(res.responses(180)) == 1
+
+
+@case
+def cancel_before_answer(workdir):
+    doc = "version: 1.0.0\nsections:\n  main:\n    - sleep: 3000\n    - answer\n    - hangup\n"
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
+        res = sipp(workdir, "uac_cancel_before_answer.xml", s.port)
+        assert res.rc == 0, res.out
+        assert len(res.responses(487)) == 1
+        deadline = time.time() + 5
+        while "ended: remote_hangup" not in s.text() and time.time() < deadline:
+            time.sleep(0.05)
+        assert "ended: remote_hangup" in s.text(), s.text()[-2000:]
+
+
+@case
+def hangup_busy_before_answer_is_486(workdir):
+    doc = "- hangup: {reason: busy}\n"
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
+        res = sipp(workdir, "uac_invite_486.xml", s.port)
+        assert res.rc == 0, res.out
+
+
+@case
+def runtime_error_before_answer_is_500(workdir):
+    doc = "- set: {x: \"${nosuch()}\"}\n- answer\n"
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
+        res = sipp(workdir, "uac_invite_500.xml", s.port)
+        assert res.rc == 0, res.out
+        time.sleep(0.2)
+        errors = [r for r in s.records() if r.get("level") == "error"]
+        assert any("relay_script_js_eval_error" in r["msg"] and "doc.yaml:1:" in r["msg"]
+                   for r in errors), errors
+
+
+@case
+def end_of_document_before_answer_is_480(workdir):
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": "- set: {a: 1}\n"}) as s:
+        res = sipp(workdir, "uac_invite_480.xml", s.port)
+        assert res.rc == 0, res.out
+
+
+@case
+def no_route_is_404(workdir):
+    with Swmld(workdir, [{"swml": "doc.yaml", "match": {"user": "only-this"}}],
+               documents={"doc.yaml": "- hangup\n"}) as s:
+        res = sipp(workdir, "uac_invite_404.xml", s.port, service="other")
+        assert res.rc == 0, res.out
+
+
+@case
+def source_not_allowed_is_403(workdir):
+    with Swmld(workdir, [{"swml": "doc.yaml"}], extra={"limits": {"allow_sources": ["10.0.0.0/8"]}},
+               documents={"doc.yaml": "- hangup\n"}) as s:
+        res = sipp(workdir, "uac_invite_403.xml", s.port)
+        assert res.rc == 0, res.out
+
+
+def background_call(workdir, port, scenario="uac_wait_bye.xml", name="bg"):
+    out = {}
+    t = threading.Thread(target=lambda: out.update(res=sipp(workdir, scenario, port, name=name)))
+    t.start()
+    return t, out
+
+
+def wait_active(s, n, timeout=5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if s.text().count("source=127.0.0.1") >= n:
+            return
+        time.sleep(0.02)
+    raise AssertionError("call did not start")
+
+
+@case
+def max_calls_is_503_with_retry_after(workdir):
+    with Swmld(workdir, [{"swml": "doc.yaml"}], extra={"limits": {"max_calls": 1}},
+               documents={"doc.yaml": WAIT_THEN_HANGUP % 1500}) as s:
+        t, out = background_call(workdir, s.port)
+        wait_active(s, 1)
+        res = sipp(workdir, "uac_invite_503.xml", s.port)
+        t.join(30)
+        assert res.rc == 0, res.out
+        assert res.responses(503)[0]["headers"]["retry-after"] == ["5"], res.responses(503)
+        assert out["res"].rc == 0, out["res"].out
+
+
+@case
+def sigterm_drains_calls_then_exits_0(workdir):
+    s = Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": WAIT_THEN_HANGUP % 1500})
+    s.start()
+    try:
+        t, out = background_call(workdir, s.port)
+        wait_active(s, 1)
+        s.proc.send_signal(15)
+        time.sleep(0.2)
+        res = sipp(workdir, "uac_drain_503.xml", s.port, calls=1)
+        assert res.rc == 0, res.out
+        t.join(30)
+        assert out["res"].rc == 0, "the running call did not finish normally: " + out["res"].out
+        assert s.proc.wait(10) == 0
+    finally:
+        s.stop()
+
+
+@case
+def options_ping(workdir):
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": "- hangup\n"}) as s:
+        res = sipp(workdir, "uac_options_ping.xml", s.port)
+        assert res.rc == 0, res.out
+        allow = res.responses(200)[0]["headers"]["allow"][0]
+        for method in ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REFER", "NOTIFY", "INFO"):
+            assert method in allow, allow
+
+
+@case
+def reinvite_then_refer(workdir):
+    doc = """
+version: 1.0.0
+sections:
+  main:
+    - answer
+    - sleep: 800
+    - sip_refer: {to_uri: "sip:alice@example.com"}
+    - hangup
+"""
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
+        res = sipp(workdir, "uac_reinvite.xml", s.port)
+        assert res.rc == 0, res.out
+        assert s.wait_event("refer_result")[0]["result"] == "success"
+
+
+@case
+def json_logs_are_one_object_per_line(workdir):
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": WAIT_THEN_HANGUP % 10}) as s:
+        res = sipp(workdir, "uac_wait_bye.xml", s.port)
+        assert res.rc == 0, res.out
+    lines = [l for l in s.text().splitlines() if l.strip()]
+    assert len(lines) > 5
+    for line in lines:
+        rec = json.loads(line)
+        assert {"ts", "level"} <= set(rec), rec
+
+
+@case
+def invalid_route_document_stops_start_up(workdir):
+    path = os.path.join(workdir, "bad.yaml")
+    with open(path, "w") as f:
+        f.write("version: 1.0.0\nsections:\n  main:\n    - answer\n    - plya: {url: 'say:x'}\n")
+    cfg = os.path.join(workdir, "c.yaml")
+    with open(cfg, "w") as f:
+        f.write("sip: {listen: ['udp:127.0.0.1:%d']}\nroutes:\n  - swml: %s\n" % (e2e.free_port(), path))
+    p = subprocess.run([e2e.SWMLD, "serve", "--config", cfg], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert re.search(r"bad\.yaml:5:7: relay_script_method_undefined: unknown method 'plya'", p.stderr), p.stderr
+
+
+@case
+def unknown_config_key_names_the_key(workdir):
+    cfg = os.path.join(workdir, "c.yaml")
+    with open(cfg, "w") as f:
+        f.write("sip:\n  listen: ['udp:127.0.0.1:5999']\n  lisen: x\nroutes: [{swml: a.yaml}]\n")
+    p = subprocess.run([e2e.SWMLD, "serve", "--config", cfg], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 2 and "config key 'sip.lisen': unknown key" in p.stderr, p.stderr
+    assert "c.yaml:3:3" in p.stderr, p.stderr
+
+
+if __name__ == "__main__":
+    run()
