@@ -24,12 +24,18 @@ set(DUKTAPE_GEN_DIR ${CMAKE_BINARY_DIR}/duktape)
 file(READ ${DUKTAPE_SRC_DIR}/duk_config.h duk_config)
 string(REPLACE "#undef DUK_USE_INTERRUPT_COUNTER" "#define DUK_USE_INTERRUPT_COUNTER" duk_config "${duk_config}")
 string(REPLACE "#undef DUK_USE_EXEC_TIMEOUT_CHECK"
-  "extern int swmld_duk_exec_timeout_check(void *udata);\n#define DUK_USE_EXEC_TIMEOUT_CHECK(udata) swmld_duk_exec_timeout_check(udata)"
+  "#if defined(__cplusplus)\nextern \"C\" {\n#endif\nextern int swmld_duk_exec_timeout_check(void *udata);\n#if defined(__cplusplus)\n}\n#endif\n#define DUK_USE_EXEC_TIMEOUT_CHECK(udata) swmld_duk_exec_timeout_check(udata)"
   duk_config "${duk_config}")
 file(WRITE ${DUKTAPE_GEN_DIR}/duk_config.h.new "${duk_config}")
 configure_file(${DUKTAPE_GEN_DIR}/duk_config.h.new ${DUKTAPE_GEN_DIR}/duk_config.h COPYONLY)
 configure_file(${DUKTAPE_SRC_DIR}/duktape.h ${DUKTAPE_GEN_DIR}/duktape.h COPYONLY)
-configure_file(${DUKTAPE_SRC_DIR}/duktape.c ${DUKTAPE_GEN_DIR}/duktape.c COPYONLY)
+# The regex engine is not covered by the timeout hook: bound its steps (a catastrophic
+# pattern then fails with a RangeError instead of running for seconds).
+file(READ ${DUKTAPE_SRC_DIR}/duktape.c duk_source)
+string(REPLACE "#define DUK_RE_EXECUTE_STEPS_LIMIT 1000000000L" "#define DUK_RE_EXECUTE_STEPS_LIMIT 10000000L"
+  duk_source "${duk_source}")
+file(WRITE ${DUKTAPE_GEN_DIR}/duktape.c.new "${duk_source}")
+configure_file(${DUKTAPE_GEN_DIR}/duktape.c.new ${DUKTAPE_GEN_DIR}/duktape.c COPYONLY)
 add_library(swmld_duktape STATIC ${DUKTAPE_GEN_DIR}/duktape.c)
 target_include_directories(swmld_duktape SYSTEM PUBLIC ${DUKTAPE_GEN_DIR})
 target_compile_options(swmld_duktape PRIVATE -w)

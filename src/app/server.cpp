@@ -15,9 +15,11 @@
 #include <boost/asio/io_context.hpp>
 
 #include "media_null.hpp"
+#include "metrics_server.hpp"
 #include "sip_call.hpp"
 #include "swmld/core/ids.hpp"
 #include "swmld/core/log.hpp"
+#include "swmld/core/metrics.hpp"
 #include "swmld/engine/executor.hpp"
 #include "swmld/http/client.hpp"
 #include "swmld/http/event_poster.hpp"
@@ -163,6 +165,8 @@ class Server::Impl {
     engine_config_.space_id = config_.space_id;
     engine_config_.node_id = config_.node_id;
     engine_config_.ring_on_start = config_.sip_ring;
+    engine_config_.metrics = &metrics_;
+    describe_metrics();
 
     http::ClientConfig hc;
     hc.timeout_s = config_.http_timeout;
@@ -195,6 +199,13 @@ class Server::Impl {
     auto stack = sip::Stack::start(sc, [this](std::shared_ptr<sip::Leg> leg) { on_invite(leg); });
     if (!stack) return stack.error();
     stack_ = std::move(*stack);
+    if (!config_.metrics_listen.empty()) {
+      auto m = MetricsServer::start(io_, config_.metrics_listen, [this] { return render_metrics(); },
+                                    draining_);
+      if (!m) return m.error();
+      metrics_server_ = *m;
+      spdlog::info("metrics on http://{}/metrics", config_.metrics_listen);
+    }
     spdlog::info("swmld listening on {} ({} route(s), {} engine thread(s))",
                  fmt::join(config_.sip_listen, ", "), config_.routes.size(), threads);
     return Ok{};
@@ -209,6 +220,7 @@ class Server::Impl {
     sigwait(&set, &sig);
     spdlog::info("signal {}: draining ({} call(s) active, up to {} s)", sig, active_.load(),
                  config_.drain_timeout);
+    draining_ = true;
     stack_->drain();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(static_cast<long long>(config_.drain_timeout * 1000));
@@ -221,6 +233,7 @@ class Server::Impl {
   }
 
   void stop() {
+    if (metrics_server_) metrics_server_->stop();
     if (stack_) stack_->shutdown();  // ends what is left: its legs report on_terminated
     // Calls end on their strands once they see the hangup; give them a moment.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -248,23 +261,27 @@ class Server::Impl {
       spdlog::warn("INVITE {} from {} rejected: source not in limits.allow_sources", in.sip_call_id,
                    in.source_ip);
       leg->reject(403, "Forbidden");
+      metrics_.inc("swmld_calls_rejected_total", "reason=\"source\"");
       return;
     }
     if (active_.load() >= config_.max_calls) {
       spdlog::warn("INVITE {} rejected: {} calls active (limits.max_calls)", in.sip_call_id,
                    active_.load());
       leg->reject(503, "Service Unavailable", 5);
+      metrics_.inc("swmld_calls_rejected_total", "reason=\"max_calls\"");
       return;
     }
     if (!take_cps_token()) {
       spdlog::warn("INVITE {} rejected: over limits.max_cps ({}/s)", in.sip_call_id, config_.max_cps);
       leg->reject(503, "Service Unavailable", 1);
+      metrics_.inc("swmld_calls_rejected_total", "reason=\"max_cps\"");
       return;
     }
     const Route* route = match(in);
     if (!route) {
       spdlog::warn("INVITE {} for {} matched no route", in.sip_call_id, in.request_uri);
       leg->reject(404, "Not Found");
+      metrics_.inc("swmld_calls_rejected_total", "reason=\"no_route\"");
       return;
     }
     std::string call_id = new_uuid();
@@ -282,10 +299,13 @@ class Server::Impl {
     ports.http = engine_http_;
     ports.events = callbacks_;
     ++active_;
+    metrics_.inc("swmld_calls_total");
     std::string ctx = setup.log_context;
     auto run = engine::CallRun::start(io_.get_executor(), engine_config_, std::move(ports),
                                       std::move(setup), [this, ctx](engine::CallOutcome o) {
                                         --active_;
+                                        metrics_.inc("swmld_calls_ended_total",
+                                                     "reason=\"" + o.end_reason + "\"");
                                         if (o.error) {
                                           spdlog::info("{} ended: {} ({})", ctx, o.end_reason,
                                                        to_string(o.error->code));
@@ -294,6 +314,33 @@ class Server::Impl {
                                         }
                                       });
     leg->set_observer(std::make_shared<SipLegObserver>(run->events(), nullptr));
+  }
+
+  void describe_metrics() {
+    metrics_.describe("swmld_calls_total", "counter", "Calls admitted and routed.");
+    metrics_.describe("swmld_calls_active", "gauge", "Calls in progress.");
+    metrics_.describe("swmld_calls_ended_total", "counter", "Calls ended, by end reason.");
+    metrics_.describe("swmld_calls_rejected_total", "counter", "INVITEs rejected at admission.");
+    metrics_.describe("swmld_steps_total", "counter", "SWML steps run, by method and outcome.");
+    metrics_.describe("swmld_refer_results_total", "counter", "sip_refer results.");
+    metrics_.describe("swmld_callbacks_total", "counter", "Status callbacks, by outcome.");
+    metrics_.describe("swmld_callbacks_pending", "gauge", "Status callbacks not yet delivered.");
+    metrics_.describe("swmld_draining", "gauge", "1 after SIGTERM.");
+  }
+
+  // Runs on an engine thread at each scrape: gauges and the poster's counters are read now.
+  std::string render_metrics() {
+    metrics_.series("swmld_calls_active") = active_.load();
+    metrics_.series("swmld_draining") = draining_.load() ? 1 : 0;
+    if (poster_) {
+      auto st = poster_->stats();
+      metrics_.series("swmld_callbacks_total", "outcome=\"delivered\"") = static_cast<std::int64_t>(st.delivered);
+      metrics_.series("swmld_callbacks_total", "outcome=\"failed\"") = static_cast<std::int64_t>(st.failed);
+      metrics_.series("swmld_callbacks_total", "outcome=\"dropped\"") = static_cast<std::int64_t>(st.dropped);
+      metrics_.series("swmld_callbacks_total", "outcome=\"retried\"") = static_cast<std::int64_t>(st.retries);
+      metrics_.series("swmld_callbacks_pending") = static_cast<std::int64_t>(st.pending);
+    }
+    return metrics_.render();
   }
 
   // A token bucket of max_cps tokens per second, one second deep. SIP thread only.
@@ -325,6 +372,7 @@ class Server::Impl {
   }
 
   Config config_;
+  Metrics metrics_;  // declared first: the engine and the endpoint refer to it
   engine::EngineConfig engine_config_;
   std::map<std::string, swml::DocumentPtr> documents_;
   http::HostPolicy sources_;
@@ -337,6 +385,8 @@ class Server::Impl {
   std::shared_ptr<CallbackPoster> callbacks_;
   std::unique_ptr<sip::Stack> stack_;
   std::atomic<int> active_{0};
+  std::atomic<bool> draining_{false};
+  std::shared_ptr<MetricsServer> metrics_server_;
   double cps_tokens_ = 0;
   std::chrono::steady_clock::time_point cps_last_ = std::chrono::steady_clock::now();
 };

@@ -35,8 +35,12 @@ std::string_view to_string(ErrorCode code) {
 std::string SourcePos::str() const {
   std::string s = file;
   if (line > 0) {
-    s += (s.empty() ? "" : ":") + std::to_string(line);
-    if (column > 0) s += ":" + std::to_string(column);
+    if (!s.empty()) s.push_back(':');
+    s.append(std::to_string(line));
+    if (column > 0) {
+      s.push_back(':');
+      s.append(std::to_string(column));
+    }
   }
   return s;
 }

@@ -210,6 +210,10 @@ asio::awaitable<Flow> Call::run_step(const swml::Step& step, std::size_t index) 
   }
   current_step_ = &step;  // a nested block may have moved it
   current_index_ = index;
+  if (config_.metrics)
+    config_.metrics->inc("swmld_steps_total",
+                         "method=\"" + step.method + "\",outcome=\"" +
+                             (flow.kind == Flow::Kind::error ? "error" : "ok") + "\"");
   co_return located(std::move(flow));
 }
 

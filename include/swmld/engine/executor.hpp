@@ -12,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "swmld/core/error.hpp"
+#include "swmld/core/metrics.hpp"
 #include "swmld/core/value.hpp"
 #include "swmld/engine/ports.hpp"
 #include "swmld/swml/document.hpp"
@@ -41,6 +42,9 @@ struct EngineConfig {
   // Unix time in seconds for callback timestamps; replaceable for deterministic output.
   std::function<double()> wall_clock;
   swml::SandboxLimits sandbox;
+  // Counters of steps and REFER results (swmld_steps_total, swmld_refer_results_total);
+  // may be null. Must outlive every call.
+  Metrics* metrics = nullptr;
 };
 
 // What the executor reaches the world through. The per-call ports are owned by the run;

@@ -60,6 +60,13 @@ class ExpressionEngine {
 
  private:
   class Js;
+  // One placeholder's inside (`whole` is the placeholder as written, for messages); as_text
+  // gives the embedded (string) form.
+  Result<Value> evaluate(std::string_view expr, std::string_view whole, const Scope& scope,
+                         bool as_text);
+  Result<Value> expand_string(const std::string& s, const Scope& scope);
+  Status expand_in_place(Value& v, const Scope& scope);
+
   SandboxLimits limits_;
   std::unique_ptr<Js> js_;
 };

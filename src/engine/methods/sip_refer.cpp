@@ -132,6 +132,8 @@ asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
                   {"result", result},
                   {"duration_ms", ms}};
   if (!reason.empty()) fields["reason"] = reason;
+  if (c.config().metrics)
+    c.config().metrics->inc("swmld_refer_results_total", "result=\"" + result + "\"");
   log::event(result == "success" ? spdlog::level::info : spdlog::level::warn, "refer_result",
              c.log_context(), fields);
   if (c.hung_up()) co_return Flow::end();
