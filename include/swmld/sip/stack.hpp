@@ -1,0 +1,114 @@
+// The SIP user agent seen from the rest of swmld: a Stack that owns the one SIP thread and
+// hands every inbound INVITE over as a Leg. No Sofia-SIP type appears here (pimpl).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "swmld/core/error.hpp"
+
+namespace swmld::sip {
+
+struct StackConfig {
+  // "udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "udp:[::1]:5060". At most two distinct
+  // host:port groups (each may carry udp and tcp): that is what one nua instance binds.
+  std::vector<std::string> listen{"udp:127.0.0.1:5060"};
+  std::string public_address;  // host for Contact and SDP c=; empty: the listen host
+  std::string user_agent = "swmld/0.1";
+  std::pair<int, int> rtp_ports{20000, 20999};  // even ports from this range for SDP answers
+  std::vector<std::string> codecs{"PCMU", "PCMA"};  // preference when the offer allows both;
+                                                    // telephone-event is always mirrored
+  int ptime_ms = 20;               // used when the offer has no a=ptime
+  int drain_retry_after_s = 30;    // Retry-After of the 503 sent while draining
+  int shutdown_timeout_ms = 5000;  // bound on nua_shutdown
+  int sofia_log_level = 1;         // 0..9, Sofia's own log (nua/nta/tport) -> spdlog debug
+};
+
+// One inbound INVITE, copied out of the message on the SIP thread. Immutable afterwards.
+struct IncomingCall {
+  std::string sip_call_id, request_uri, from_uri, from_display, to_uri, contact_uri;
+  std::string source_ip;
+  int source_port = 0;
+  std::string transport;  // "udp" / "tcp"
+  // Headers Sofia does not parse itself (every X-* header among them), in message order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string remote_sdp;  // empty for a late-offer INVITE
+};
+
+struct ReferParams {
+  std::string to_uri;       // sip:, sips: or tel: URI (validated by the caller)
+  std::string referred_by;  // empty: the To URI of the inbound INVITE
+  std::string username;     // digest credentials used once for a 401/407; may be empty
+  std::string password;     // never logged
+};
+
+// Reports of one leg. Every method is called ON THE SIP THREAD: copy and post, never block.
+// Events that happen before set_observer() are kept and replayed, in order, when it is called.
+class LegObserver {
+ public:
+  virtual ~LegObserver() = default;
+  virtual void on_answered() = 0;  // ACK received for our 200 (dialog confirmed), once
+  // The leg ended, delivered exactly once. Reasons: "hangup" (far-end BYE), "cancel",
+  // "ack_timeout", "local" (our bye()/reject()), "shutdown", "error:<code>" (transaction or
+  // transport failure).
+  virtual void on_terminated(std::string reason) = 0;
+  // Final response to our REFER after any digest retry: 2xx accepted, else rejected. Local
+  // failures carry Sofia's code (e.g. 408, 503) or 0 when the REFER was not sent at all
+  // (no confirmed dialog, or another REFER is still waiting for its response).
+  virtual void on_refer_response(int code) = 0;
+  // Each NOTIFY of the current REFER's implicit subscription: the sipfrag status code (0 when
+  // the body has none) and whether Subscription-State is terminated. May precede the 202.
+  virtual void on_refer_notify(int sipfrag_code, bool terminated) = 0;
+  virtual void on_dtmf(char digit) = 0;  // SIP INFO application/dtmf-relay or application/dtmf
+};
+
+// One inbound call. Every method is thread-safe: it runs inline on the SIP thread, and is
+// posted there from any other thread. Calls that do not fit the leg's state are ignored
+// (logged), e.g. ring() after answer().
+class Leg {
+ public:
+  virtual ~Leg() = default;
+  virtual void set_observer(std::shared_ptr<LegObserver> observer) = 0;
+  virtual void ring() = 0;    // 180 Ringing (once)
+  virtual void answer() = 0;  // 200 OK with the SDP answer (or our offer for a late offer)
+  // Final non-2xx before answer (code 300..699); after answer it acts as bye().
+  virtual void reject(int code, std::string phrase, int retry_after_s = 0) = 0;
+  virtual void bye() = 0;  // BYE after answer; before answer: reject(480)
+  virtual void refer(ReferParams params) = 0;
+  virtual void send_dtmf_info(std::string digits) = 0;  // one INFO dtmf-relay per digit
+  virtual const IncomingCall& info() const = 0;         // any thread
+};
+
+class Stack {
+ public:
+  // Runs ON THE SIP THREAD for every acceptable new INVITE; must return quickly (admission
+  // decisions are fine). INVITEs without a common codec get 488 and never reach it.
+  using InviteHandler = std::function<void(std::shared_ptr<Leg>)>;
+
+  // Starts the SIP thread and binds every listen address; an Error names the address that
+  // could not be parsed or bound.
+  static Result<std::unique_ptr<Stack>> start(StackConfig config, InviteHandler on_invite);
+
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+  ~Stack();  // shutdown() if not done
+
+  // Stop accepting: new INVITEs get 503 + Retry-After, out-of-dialog OPTIONS 503.
+  // Calls in progress continue. Any thread.
+  void drain();
+  // nua_shutdown (BYE/reject of whatever is left), bounded by shutdown_timeout_ms, then
+  // destroys the stack on the SIP thread and joins it. Idempotent. Any thread but the SIP one.
+  void shutdown();
+  std::size_t active_legs() const;  // legs not terminated yet; any thread
+
+ private:
+  class Impl;
+  explicit Stack(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace swmld::sip

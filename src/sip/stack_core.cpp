@@ -1,0 +1,270 @@
+// StackCore: the SIP thread's loop, nua set-up and teardown, and routing of nua events.
+#include "stack_core.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "incoming.hpp"
+#include "leg.hpp"
+#include "sofia_log.hpp"
+
+namespace swmld::sip {
+namespace {
+
+constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO";
+constexpr const char* kAccept = "application/sdp, message/sipfrag, application/dtmf-relay";
+
+// su_root wake-up of the executor's eventfd.
+int on_executor_ready(StackCore* /*root magic*/, su_wait_t* /*wait*/, SipExecutor* executor) noexcept {
+  try {
+    executor->drain();
+  } catch (const std::exception& e) {
+    spdlog::error("sip: posted task threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("sip: posted task threw");
+  }
+  return 0;
+}
+
+void on_shutdown_timeout(StackCore* core, su_timer_t* /*timer*/, StackCore* /*arg*/) noexcept {
+  core->shutdown_timed_out();
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+}  // namespace
+
+StackCore::StackCore(StackConfig config, Stack::InviteHandler on_invite,
+                     std::vector<ListenAddress> listen, std::shared_ptr<SipExecutor> executor)
+    : config_(std::move(config)),
+      on_invite_(std::move(on_invite)),
+      listen_(std::move(listen)),
+      executor_(std::move(executor)),
+      ports_(config_.rtp_ports.first, config_.rtp_ports.second),
+      next_session_id_(static_cast<std::uint64_t>(
+          std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
+
+void StackCore::run(std::promise<std::string> started) {
+  su_init();
+  root_ = su_root_create(this);
+  std::string error;
+  su_wait_t wait[1];
+  if (!root_) {
+    error = "su_root_create failed";
+  } else {
+    su_root_threading(root_, 0);  // nua_create must not start a thread of its own
+    executor_->bind_to_current_thread();
+    if (su_wait_create(wait, executor_->fd(), SU_WAIT_IN) != 0 ||
+        su_root_register(root_, wait, on_executor_ready, executor_.get(), 0) < 0)
+      error = "cannot register the SIP thread's wake-up descriptor";
+    else
+      error = create_nua();
+  }
+  bool ok = error.empty();
+  started.set_value(error);
+  if (ok) {
+    su_root_run(root_);  // until nua_r_shutdown or the shutdown timer
+    if (shutdown_timer_) su_timer_destroy(shutdown_timer_);
+    shutdown_timer_ = nullptr;
+    nua_destroy(nua_);
+    nua_ = nullptr;
+    for (auto& [ptr, leg] : legs_) leg->force_terminated("shutdown");
+    legs_.clear();
+    active_ = 0;
+  }
+  executor_->close();
+  if (root_) su_root_destroy(root_);
+  root_ = nullptr;
+  su_deinit();
+}
+
+std::string StackCore::create_nua() {
+  redirect_sofia_logs(config_.sofia_log_level);
+  auto urls = sofia_bind_urls(listen_);
+  std::string url1 = urls.at(0);
+  std::string url2 = urls.size() > 1 ? urls[1] : std::string();
+  // NUTAG_URL and NUTAG_SIPS_URL are the two bind URLs nua_create() accepts; the second one
+  // may be a plain sip: URL (the tag only names the slot).
+  nua_ = nua_create(root_, &StackCore::on_nua_event, this,
+                    NUTAG_URL(url1.c_str()),
+                    TAG_IF(!url2.empty(), NUTAG_SIPS_URL(url2.c_str())),
+                    SIPTAG_USER_AGENT_STR(config_.user_agent.c_str()),
+                    SIPTAG_ALLOW_STR(kAllow),
+                    SIPTAG_SUPPORTED_STR(""),        // no timer, no 100rel: decided, see docs
+                    NUTAG_APPL_METHOD("OPTIONS, REFER"),
+                    NUTAG_AUTOANSWER(0),
+                    NUTAG_AUTOALERT(0),
+                    NUTAG_AUTOACK(1),
+                    NUTAG_MEDIA_ENABLE(0),           // raw SDP: we write the answer ourselves
+                    NUTAG_SESSION_TIMER(0),
+                    NUTAG_EARLY_MEDIA(0),
+                    NUTAG_ENABLEMESSAGE(0),
+                    TAG_END());
+  if (!nua_) {
+    std::string names;
+    for (const auto& a : listen_) names += (names.empty() ? "" : ", ") + a.str();
+    return "cannot bind SIP transports (" + names + ")";
+  }
+  std::string names;
+  for (const auto& u : urls) names += (names.empty() ? "" : ", ") + u;
+  spdlog::info("sip: listening on {}", names);
+  return {};
+}
+
+void StackCore::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  spdlog::info("sip: draining: new INVITEs and OPTIONS get 503");
+}
+
+void StackCore::begin_shutdown() {
+  if (shutting_down_ || !nua_) return;
+  shutting_down_ = true;
+  draining_ = true;
+  spdlog::info("sip: shutting down ({} active legs)", legs_.size());
+  shutdown_timer_ = su_timer_create(su_root_task(root_), config_.shutdown_timeout_ms);
+  if (shutdown_timer_) su_timer_set(shutdown_timer_, on_shutdown_timeout, this);
+  nua_shutdown(nua_);
+}
+
+void StackCore::shutdown_timed_out() {
+  spdlog::warn("sip: nua_shutdown did not complete in {} ms; destroying the stack",
+               config_.shutdown_timeout_ms);
+  su_root_break(root_);
+}
+
+void StackCore::leg_finished(LegImpl* leg) {
+  if (legs_.erase(leg)) --active_;
+}
+
+void StackCore::on_nua_event(nua_event_t event, int status, char const* phrase, nua_t* /*nua*/,
+                             StackCore* core, nua_handle_t* nh, LegImpl* leg, sip_t const* sip,
+                             tagi_t tags[]) noexcept {
+  try {
+    core->dispatch(event, status, phrase, nh, leg, sip, tags);
+  } catch (const std::exception& e) {
+    spdlog::error("sip: event {} handler threw: {}", nua_event_name(event), e.what());
+  } catch (...) {
+    spdlog::error("sip: event {} handler threw", nua_event_name(event));
+  }
+}
+
+void StackCore::dispatch(nua_event_t event, int status, char const* phrase, nua_handle_t* nh,
+                         LegImpl* leg, sip_t const* sip, tagi_t tags[]) {
+  if (event == nua_r_shutdown) {
+    spdlog::debug("sip: shutdown {} {}", status, phrase ? phrase : "");
+    if (status >= 200) su_root_break(root_);
+    return;
+  }
+  if (leg) {
+    leg->on_event(event, status, phrase, nua_, sip, tags);
+    return;
+  }
+  if (!nh) return;
+  switch (event) {
+    case nua_i_invite:
+      on_new_invite(nh, sip);
+      break;
+    case nua_i_state: {
+      // A handle we never bound (a rejected INVITE) is done once its call state ends.
+      int callstate = nua_callstate_init;
+      tl_gets(tags, NUTAG_CALLSTATE_REF(callstate), TAG_END());
+      if (callstate == nua_callstate_terminated) nua_handle_destroy(nh);
+      break;
+    }
+    case nua_i_options:
+    case nua_i_refer:
+    case nua_i_info:
+    case nua_i_notify:
+    case nua_i_message:
+    case nua_i_subscribe:
+    case nua_i_publish:
+    case nua_i_register:
+    case nua_i_method:
+      respond_out_of_dialog(event, nh);
+      break;
+    default:
+      break;
+  }
+}
+
+void StackCore::respond_out_of_dialog(nua_event_t event, nua_handle_t* nh) {
+  // OPTIONS and REFER are application methods: answer them here. Sofia has already answered
+  // the others. Either way the handle was created for this request only.
+  if (event == nua_i_options) {
+    if (draining_) {
+      std::string retry = std::to_string(config_.drain_retry_after_s);
+      nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua_),
+                  SIPTAG_RETRY_AFTER_STR(retry.c_str()), TAG_END());
+    } else {
+      nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), SIPTAG_ACCEPT_STR(kAccept), TAG_END());
+    }
+  } else if (event == nua_i_refer) {
+    nua_respond(nh, SIP_603_DECLINE, NUTAG_WITH_THIS(nua_), TAG_END());
+  }
+  nua_handle_destroy(nh);
+}
+
+const ListenAddress& StackCore::listen_for(const std::string& transport, bool ipv6) const {
+  for (const auto& a : listen_)
+    if (a.transport == transport && a.is_ipv6() == ipv6) return a;
+  for (const auto& a : listen_)
+    if (a.transport == transport) return a;
+  return listen_.front();
+}
+
+std::string StackCore::local_host(const ListenAddress& via, sip_t const* sip) const {
+  if (!config_.public_address.empty()) return config_.public_address;
+  if (!is_wildcard(via.host)) return via.host;
+  // Bound to any address: the one the caller used is in the Request-URI.
+  if (sip && sip->sip_request && sip->sip_request->rq_url->url_host)
+    return sip->sip_request->rq_url->url_host;
+  return via.host;
+}
+
+void StackCore::on_new_invite(nua_handle_t* nh, sip_t const* sip) {
+  if (draining_) {
+    std::string retry = std::to_string(config_.drain_retry_after_s);
+    nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua_),
+                SIPTAG_RETRY_AFTER_STR(retry.c_str()), TAG_END());
+    return;  // the handle goes with its terminated state
+  }
+  LegImpl::Setup setup;
+  setup.info = copy_incoming(nua_, sip);
+  if (!setup.info.remote_sdp.empty()) {
+    setup.offer = parse_sdp(setup.info.remote_sdp);
+    std::string reason = "unparsable SDP offer";
+    if (setup.offer) setup.choice = choose_media(*setup.offer, config_.codecs, config_.ptime_ms, &reason);
+    if (!setup.choice) {
+      spdlog::info("sip: INVITE {} refused with 488: {}", setup.info.sip_call_id, reason);
+      nua_respond(nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua_), TAG_END());
+      return;
+    }
+  }
+  std::string host_text = setup.info.source_ip;
+  const ListenAddress& via =
+      listen_for(setup.info.transport.empty() ? "udp" : setup.info.transport,
+                 host_text.find(':') != std::string::npos);
+  std::string host = local_host(via, sip);
+  std::string host_uri = host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
+  setup.contact = "<sip:" + host_uri + ":" + std::to_string(via.port) + ";transport=" + via.transport + ">";
+  setup.local_host = host;
+  setup.session_id = next_session_id_++;
+
+  auto leg = std::make_shared<LegImpl>(*this, nh, std::move(setup));
+  nua_handle_bind(nh, leg.get());
+  legs_.emplace(leg.get(), leg);
+  ++active_;
+  spdlog::info("sip: INVITE {} from {} to {} ({}:{} {})", leg->info().sip_call_id, leg->info().from_uri,
+               leg->info().request_uri, leg->info().source_ip, leg->info().source_port,
+               leg->info().transport);
+  try {
+    if (on_invite_) on_invite_(leg);
+  } catch (const std::exception& e) {
+    spdlog::error("sip: INVITE handler threw: {}", e.what());
+    leg->reject(500, "Internal Server Error", 0);
+  }
+}
+
+}  // namespace swmld::sip

@@ -1,0 +1,73 @@
+// The SIP thread's world: su_root, the nua instance, the live legs and the RTP port pool.
+// Everything here runs on the SIP thread except the constructor and the atomics.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "executor.hpp"
+#include "listen.hpp"
+#include "port_pool.hpp"
+#include "sofia.hpp"
+#include "swmld/sip/stack.hpp"
+
+namespace swmld::sip {
+
+class StackCore {
+ public:
+  StackCore(StackConfig config, Stack::InviteHandler on_invite, std::vector<ListenAddress> listen,
+            std::shared_ptr<SipExecutor> executor);
+  StackCore(const StackCore&) = delete;
+  StackCore& operator=(const StackCore&) = delete;
+
+  // SIP thread body: creates root and nua, reports the start-up outcome through `started`
+  // (empty string: running), runs the loop until shutdown, then destroys everything.
+  void run(std::promise<std::string> started);
+
+  // SIP thread.
+  void begin_drain();
+  void begin_shutdown();
+  void shutdown_timed_out();
+  void leg_finished(LegImpl* leg);  // the leg's handle is destroyed; forget it
+
+  const StackConfig& config() const { return config_; }
+  PortPool& ports() { return ports_; }
+  const std::shared_ptr<SipExecutor>& executor() const { return executor_; }
+  std::size_t active_legs() const { return active_.load(); }
+
+  // The nua event callback (C linkage type via nua.h); never lets an exception escape.
+  static void on_nua_event(nua_event_t event, int status, char const* phrase, nua_t* nua,
+                           StackCore* core, nua_handle_t* nh, LegImpl* leg, sip_t const* sip,
+                           tagi_t tags[]) noexcept;
+
+ private:
+  std::string create_nua();
+  void dispatch(nua_event_t event, int status, char const* phrase, nua_handle_t* nh,
+                LegImpl* leg, sip_t const* sip, tagi_t tags[]);
+  void on_new_invite(nua_handle_t* nh, sip_t const* sip);
+  void respond_out_of_dialog(nua_event_t event, nua_handle_t* nh);
+  // Host for Contact / SDP and the Contact header for a request that came over `transport`.
+  std::string local_host(const ListenAddress& via, sip_t const* sip) const;
+  const ListenAddress& listen_for(const std::string& transport, bool ipv6) const;
+
+  StackConfig config_;
+  Stack::InviteHandler on_invite_;
+  std::vector<ListenAddress> listen_;
+  std::shared_ptr<SipExecutor> executor_;
+  PortPool ports_;
+
+  su_root_t* root_ = nullptr;
+  nua_t* nua_ = nullptr;
+  su_timer_t* shutdown_timer_ = nullptr;
+  bool draining_ = false;
+  bool shutting_down_ = false;
+  std::unordered_map<LegImpl*, std::shared_ptr<LegImpl>> legs_;
+  std::atomic<std::size_t> active_{0};
+  std::uint64_t next_session_id_;
+};
+
+}  // namespace swmld::sip
