@@ -44,7 +44,8 @@ class SipLegObserver final : public sip::LegObserver {
       : events_(std::move(events)), on_end_(std::move(on_end)) {}
   void on_answered() override { events_->on_answered(); }
   void on_terminated(std::string reason) override {
-    events_->on_hangup(std::move(reason));
+    // "local" is the end we asked for (hangup step, end of document): not a far-end hangup.
+    if (reason != "local") events_->on_hangup(std::move(reason));
     if (on_end_) std::exchange(on_end_, nullptr)();
   }
   void on_refer_response(int code) override { events_->on_refer_response(code); }

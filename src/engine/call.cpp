@@ -364,7 +364,8 @@ void Call::handle_hangup(std::string reason) {
 }
 
 void Call::handle_refer_response(int code) {
-  if (!refer_.active || refer_.response_code != 0) return;
+  if (!refer_.active || refer_.responded) return;
+  refer_.responded = true;
   refer_.response_code = code;
   wake();
 }

@@ -38,7 +38,8 @@ struct Frame {
 // What the signalling side told us about the REFER in progress.
 struct ReferProgress {
   bool active = false;
-  int response_code = 0;            // final response to the REFER; 0 while none
+  bool responded = false;           // the signalling side reported the REFER's outcome
+  int response_code = 0;            // final response to the REFER; 0: it could not be sent
   std::vector<int> sipfrag_codes;   // every sipfrag status seen, in order
   int final_sipfrag = 0;            // first sipfrag >= 200; 0 while none
   bool terminated = false;          // a NOTIFY said Subscription-State: terminated

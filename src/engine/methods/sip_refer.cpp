@@ -61,10 +61,13 @@ asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
   } else {
     refer.active = true;
     c.ports().call->refer(req);
-    bool got = co_await c.wait_until([&] { return refer.response_code != 0; },
+    bool got = co_await c.wait_until([&] { return refer.responded; },
                                      c.config().refer_response_timeout);
     int code = refer.response_code;
-    if (!got) {
+    if (got && code <= 0) {
+      result = "error";
+      reason = "the REFER could not be sent in this dialog";
+    } else if (!got) {
       result = c.hung_up() ? "failed" : "timeout";
       reason = c.hung_up() ? "call ended before the REFER was answered" : "no response to REFER";
     } else if (code == 401 || code == 407) {
