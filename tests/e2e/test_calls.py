@@ -226,5 +226,28 @@ def unknown_config_key_names_the_key(workdir):
     assert "c.yaml:3:3" in p.stderr, p.stderr
 
 
+@case
+def metrics_and_healthz(workdir):
+    import urllib.request
+    mport = e2e.free_port()
+    doc = "version: 1.0.0\nsections:\n  main:\n    - answer\n    - sip_refer: {to_uri: 'sip:alice@example.com'}\n    - hangup\n"
+    with Swmld(workdir, [{"swml": "doc.yaml"}], extra={"metrics": {"listen": f"127.0.0.1:{mport}"}},
+               documents={"doc.yaml": doc}) as s:
+        res = sipp(workdir, "uac_refer_notify_200.xml", s.port)
+        assert res.rc == 0, res.out
+        s.wait_event("refer_result")
+        time.sleep(0.2)
+        base = f"http://127.0.0.1:{mport}"
+        text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+        health = urllib.request.urlopen(base + "/healthz", timeout=5)
+        assert health.status == 200 and health.read() == b"ok\n"
+    lines = set(text.splitlines())
+    for want in ("swmld_calls_total 1", 'swmld_refer_results_total{result="success"} 1',
+                 'swmld_steps_total{method="sip_refer",outcome="ok"} 1',
+                 'swmld_calls_ended_total{reason="hangup"} 1', "swmld_calls_active 0",
+                 "# TYPE swmld_calls_active gauge"):
+        assert want in lines, (want, text)
+
+
 if __name__ == "__main__":
     run()
