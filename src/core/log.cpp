@@ -50,10 +50,10 @@ std::string text_value(const Value& v) {
 
 }  // namespace
 
-void setup(Format format, spdlog::level::level_enum level) {
+void setup(Format format, spdlog::level::level_enum level, spdlog::sink_ptr sink) {
   g_format = format;
-  auto logger = std::make_shared<spdlog::logger>("swmld",
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  if (!sink) sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("swmld", std::move(sink));
   if (format == Format::json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {

@@ -87,7 +87,6 @@ constexpr PropSpec if_props[] = {
     p("condition", t_str, true), c("then", t_arr, Check::steps, true),
     c("else", t_arr, Check::steps)};
 
-constexpr PropSpec sleep_props[] = {r("duration", t_int, -1, inf)};
 constexpr PropSpec sleep_required[] = {[] {
   PropSpec s = r("duration", t_int, -1, inf);
   s.required = true;

@@ -294,6 +294,10 @@ def main():
     while not done.wait(0.5):
         pass
     server.stop()
+    sys.stdout.flush()
+    # Leave at once: interpreter finalisation with handler threads still blocked on
+    # keep-alive sockets must not keep the process (and the test waiting for it) alive.
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ namespace swmld::log {
 
 enum class Format { text, json };
 
-// Installs the default logger (stderr) with the given format and level. Call once, early.
-void setup(Format format, spdlog::level::level_enum level);
+// Installs the default logger with the given format and level, writing to `sink` (default:
+// stderr). Call once, early.
+void setup(Format format, spdlog::level::level_enum level, spdlog::sink_ptr sink = nullptr);
 
 Format format();
 

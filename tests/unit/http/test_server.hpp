@@ -102,9 +102,14 @@ class TestServer {
     if (stdin_fd_ >= 0) ::close(stdin_fd_);
     stdin_fd_ = -1;
     if (pid_ > 0) {
+      // SIGTERM, then SIGKILL after 3 s: a test must never hang on its peer's exit.
       ::kill(pid_, SIGTERM);
       int status = 0;
-      ::waitpid(pid_, &status, 0);
+      for (int i = 0; i < 300 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i) ::usleep(10000);
+      if (::waitpid(pid_, &status, WNOHANG) == 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+      }
       pid_ = -1;
     }
   }
