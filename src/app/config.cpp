@@ -123,11 +123,15 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     for (std::size_t i = 0; i < routes.size(); ++i) {
       const YAML::Node& n = routes[i];
       std::string path = "routes[" + std::to_string(i) + "]";
-      TRY(r.known_keys(n, path, {"name", "match", "swml", "params"}));
+      TRY(r.known_keys(n, path, {"name", "match", "swml", "fallback", "params"}));
       Route route;
       route.name = path;
       TRY(r.read(n, "name", path, route.name));
       TRY(r.read(n, "swml", path, route.swml));
+      TRY(r.read(n, "fallback", path, route.fallback));
+      if (!route.fallback.empty() && route.fallback.rfind("http://", 0) != 0 &&
+          route.fallback.rfind("https://", 0) != 0)
+        return config_error(path + ".fallback", "must be an http(s) URL", &n, file);
       if (route.swml.empty())
         return config_error(path + ".swml", "is required (a file path or http(s) URL)", &n, file);
       if (auto p = n["params"]) {
@@ -157,7 +161,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   if (auto s = root["http"]) {
     TRY(r.known_keys(s, "http", {"timeout", "connect_timeout", "retries", "user_agent",
                                  "verify_tls", "ca_file", "signing_secret", "allowed_hosts",
-                                 "fetch_failure_code"}));
+                                 "block_private", "fetch_failure_code"}));
     TRY(r.read(s, "timeout", "http", c.http_timeout));
     TRY(r.read(s, "connect_timeout", "http", c.http_connect_timeout));
     TRY(r.read(s, "retries", "http", c.http_retries));
@@ -166,6 +170,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "ca_file", "http", c.http_ca_file));
     TRY(r.read(s, "signing_secret", "http", c.http_signing_secret));
     TRY(r.read_list(s, "allowed_hosts", "http", c.http_allowed_hosts));
+    TRY(r.read(s, "block_private", "http", c.http_block_private));
     TRY(r.read(s, "fetch_failure_code", "http", c.http_fetch_failure_code));
   }
   if (auto s = root["callbacks"]) {

@@ -25,6 +25,7 @@ struct Route {
   std::string name;        // for logs: "routes[0]" unless given
   RouteMatch match;
   std::string swml;        // file path or http(s) URL
+  std::string fallback;    // URL tried when `swml` (a URL) cannot be fetched
   Value params = Value::object();
 };
 
@@ -54,6 +55,7 @@ struct Config {
   std::string http_ca_file;
   std::string http_signing_secret;  // signs fetches and callbacks (never logged)
   std::vector<std::string> http_allowed_hosts;
+  bool http_block_private = false;  // refuse loopback/private/link-local destinations
   int http_fetch_failure_code = 503;  // SIP code when the document cannot be fetched
 
   // callbacks

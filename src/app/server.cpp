@@ -14,6 +14,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "document_fetcher.hpp"
+#include "engine_http.hpp"
 #include "media_null.hpp"
 #include "metrics_server.hpp"
 #include "sip_call.hpp"
@@ -41,41 +43,9 @@ class CallbackPoster final : public engine::EventPoster {
   http::EventPoster& poster_;
 };
 
-// `request` through the HTTP worker.
-class EngineHttp final : public engine::HttpClient {
- public:
-  explicit EngineHttp(http::Client& client) : client_(client) {}
-  std::shared_ptr<engine::HttpHandle> send(engine::HttpRequest r,
-                                           std::function<void(engine::HttpResponse)> done) override {
-    http::Request req;
-    req.method = r.method;
-    req.url = r.url;
-    req.headers = std::move(r.headers);
-    req.body = std::move(r.body);
-    req.timeout_s = r.timeout_s;
-    req.connect_timeout_s = r.connect_timeout_s;
-    auto handle = client_.send(std::move(req), [done = std::move(done)](http::Response resp) {
-      engine::HttpResponse out;
-      out.status = resp.status;
-      out.headers = std::move(resp.headers);
-      out.body = std::move(resp.body);
-      out.error = std::move(resp.error);
-      out.timed_out = resp.timed_out;
-      done(std::move(out));
-    });
-    return std::make_shared<Handle>(std::move(handle));
-  }
-
- private:
-  struct Handle final : engine::HttpHandle {
-    explicit Handle(std::shared_ptr<http::Handle> h) : h_(std::move(h)) {}
-    void cancel() override {
-      if (h_) h_->cancel();
-    }
-    std::shared_ptr<http::Handle> h_;
-  };
-  http::Client& client_;
-};
+bool is_url(const std::string& s) {
+  return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
+}
 
 std::string user_of(const std::string& uri) {
   auto colon = uri.find(':');
@@ -139,12 +109,10 @@ class Server::Impl {
   Status start() {
     if (config_.node_id.empty()) config_.node_id = hostname();
     cps_tokens_ = config_.max_cps;
-    // Documents of file routes are loaded and validated once, at start-up.
+    // Documents of file routes are loaded and validated once, at start-up; URL routes are
+    // fetched for each call.
     for (const auto& route : config_.routes) {
-      if (route.swml.rfind("http://", 0) == 0 || route.swml.rfind("https://", 0) == 0)
-        return make_error(ErrorCode::element_invalid_value,
-                          "config " + route.name + ".swml: URL routes are not supported yet ('" +
-                              route.swml + "')");
+      if (is_url(route.swml)) continue;
       if (documents_.count(route.swml)) continue;
       std::vector<Error> errors;
       auto doc = swml::load_file(route.swml, &errors);
@@ -175,13 +143,20 @@ class Server::Impl {
     hc.verify_tls = config_.http_verify_tls;
     hc.ca_file = config_.http_ca_file;
     hc.allowed_hosts = config_.http_allowed_hosts;
+    hc.block_private = config_.http_block_private;
     http_ = std::make_unique<http::Client>(hc);
+    FetchConfig fc;
+    fc.retries = config_.http_retries;
+    fc.timeout_s = config_.http_timeout;
+    fc.connect_timeout_s = config_.http_connect_timeout;
+    fc.signing_secret = config_.http_signing_secret;
+    fetcher_ = std::make_shared<HttpDocumentFetcher>(*http_, fc);
     http::EventPosterConfig pc;
     pc.max_queue = config_.callback_queue;
     pc.max_retries = config_.callback_retries;
     pc.signing_secret = config_.http_signing_secret;
     poster_ = std::make_unique<http::EventPoster>(*http_, pc);
-    engine_http_ = std::make_shared<EngineHttp>(*http_);
+    engine_http_ = make_engine_http(*http_);
     callbacks_ = std::make_shared<CallbackPoster>(*poster_);
 
     int threads = config_.engine_threads > 0
@@ -286,7 +261,12 @@ class Server::Impl {
     }
     std::string call_id = new_uuid();
     engine::CallSetup setup;
-    setup.document = documents_.at(route->swml);
+    if (is_url(route->swml)) {
+      setup.document_url = route->swml;
+      setup.fallback_url = route->fallback;
+    } else {
+      setup.document = documents_.at(route->swml);
+    }
     setup.call = call_object(in, call_id, config_);
     setup.params = route->params;
     setup.envs = config_.envs;
@@ -294,10 +274,11 @@ class Server::Impl {
     spdlog::info("{} from={} to={} source={}", setup.log_context, in.from_uri, in.to_uri, in.source_ip);
 
     engine::CallPorts ports;
-    ports.call = std::make_unique<SipCallControl>(leg);
+    ports.call = std::make_unique<SipCallControl>(leg, config_.http_fetch_failure_code);
     ports.media = std::make_unique<NullMedia>();
     ports.http = engine_http_;
     ports.events = callbacks_;
+    ports.fetcher = fetcher_;
     ++active_;
     metrics_.inc("swmld_calls_total");
     std::string ctx = setup.log_context;
@@ -381,7 +362,8 @@ class Server::Impl {
   std::vector<std::thread> engine_threads_;
   std::unique_ptr<http::Client> http_;
   std::unique_ptr<http::EventPoster> poster_;
-  std::shared_ptr<EngineHttp> engine_http_;
+  std::shared_ptr<HttpDocumentFetcher> fetcher_;  // refers to *http_: reset http_ first
+  std::shared_ptr<engine::HttpClient> engine_http_;
   std::shared_ptr<CallbackPoster> callbacks_;
   std::unique_ptr<sip::Stack> stack_;
   std::atomic<int> active_{0};

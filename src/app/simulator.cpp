@@ -8,7 +8,11 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "document_fetcher.hpp"
+#include "engine_http.hpp"
 #include "swmld/engine/executor.hpp"
+#include "swmld/http/client.hpp"
+#include "swmld/core/url.hpp"
 #include "swmld/swml/loader.hpp"
 
 namespace swmld::app {
@@ -108,8 +112,9 @@ engine::HttpResponse fixture_response(const std::string& dir, const std::string&
   if (std::ifstream st(path.string() + ".status"); st) st >> r.status;
   std::string ext = path.extension().string();
   r.headers.emplace_back("content-type", ext == ".json"                    ? "application/json"
-                                         : (ext == ".yaml" || ext == ".yml") ? "application/yaml"
-                                                                             : "text/plain");
+                                         : (ext == ".yaml" || ext == ".yml" || ext == ".swml")
+                                             ? "application/yaml"
+                                             : "text/plain");
   return r;
 }
 
@@ -174,14 +179,17 @@ class SimMedia final : public engine::MediaControl {
   ActionLog& log_;
 };
 
+// `request`: answered from the fixture folder, or by the real HTTP client without one.
 class SimHttp final : public engine::HttpClient {
  public:
-  SimHttp(ActionLog& log, std::string dir) : log_(log), dir_(std::move(dir)) {}
+  SimHttp(ActionLog& log, std::string dir, std::shared_ptr<engine::HttpClient> real)
+      : log_(log), dir_(std::move(dir)), real_(std::move(real)) {}
   std::shared_ptr<engine::HttpHandle> send(engine::HttpRequest r,
                                            std::function<void(engine::HttpResponse)> done) override {
-    Value v = {{"action", "request"}, {"method", r.method}, {"url", r.url}};
+    Value v = {{"action", "request"}, {"method", r.method}, {"url", mask_credentials(r.url)}};
     if (!r.body.empty()) v["body"] = r.body;
     log_.write(v);
+    if (dir_.empty() && real_) return real_->send(std::move(r), std::move(done));
     done(fixture_response(dir_, r.url));
     return nullptr;
   }
@@ -189,6 +197,7 @@ class SimHttp final : public engine::HttpClient {
  private:
   ActionLog& log_;
   std::string dir_;
+  std::shared_ptr<engine::HttpClient> real_;
 };
 
 class SimPoster final : public engine::EventPoster {
@@ -202,30 +211,26 @@ class SimPoster final : public engine::EventPoster {
   ActionLog& log_;
 };
 
+// Document fetches: the fixture folder through the same parse step as real fetches, or the
+// real fetcher without a folder.
 class SimFetcher final : public engine::DocumentFetcher {
  public:
-  SimFetcher(ActionLog& log, std::string dir) : log_(log), dir_(std::move(dir)) {}
+  SimFetcher(ActionLog& log, std::string dir, std::shared_ptr<engine::DocumentFetcher> real)
+      : log_(log), dir_(std::move(dir)), real_(std::move(real)) {}
   std::shared_ptr<engine::HttpHandle> fetch(
       const std::string& url, const Value& body,
       std::function<void(Result<swml::DocumentPtr>)> done) override {
-    log_.write({{"action", "fetch"}, {"url", url}, {"body", body}});
+    log_.write({{"action", "fetch"}, {"url", mask_credentials(url)}, {"body", body}});
+    if (dir_.empty() && real_) return real_->fetch(url, body, std::move(done));
     engine::HttpResponse r = fixture_response(dir_, url);
-    if (r.status == 0) {
-      done(make_error(ErrorCode::method_execute_failed, "fetching " + url + ": " + r.error));
-    } else if (r.status < 200 || r.status >= 300) {
-      done(make_error(ErrorCode::method_execute_failed,
-                      "fetching " + url + ": HTTP " + std::to_string(r.status)));
-    } else {
-      swml::LoadOptions opts;
-      opts.source_name = url;
-      done(swml::load_document(r.body, opts));
-    }
+    done(parse_fetched_document(url, r.status, r.headers, r.body, r.error));
     return nullptr;
   }
 
  private:
   ActionLog& log_;
   std::string dir_;
+  std::shared_ptr<engine::DocumentFetcher> real_;
 };
 
 // "k=v": v is taken as JSON when it parses as a JSON scalar (5, true, null), else a string.
@@ -325,9 +330,18 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
   engine::CallPorts ports;
   ports.call = std::move(sim_call);
   ports.media = std::make_unique<SimMedia>(log);
-  ports.http = std::make_shared<SimHttp>(log, o.http_fixture);
+  // Without --http-fixture, HTTP goes out for real (the same client `serve` uses).
+  std::unique_ptr<http::Client> client;
+  std::shared_ptr<engine::HttpClient> real_http;
+  std::shared_ptr<engine::DocumentFetcher> real_fetcher;
+  if (o.http_fixture.empty()) {
+    client = std::make_unique<http::Client>();
+    real_http = make_engine_http(*client);
+    real_fetcher = std::make_shared<HttpDocumentFetcher>(*client, FetchConfig{});
+  }
+  ports.http = std::make_shared<SimHttp>(log, o.http_fixture, real_http);
   ports.events = std::make_shared<SimPoster>(log);
-  ports.fetcher = std::make_shared<SimFetcher>(log, o.http_fixture);
+  ports.fetcher = std::make_shared<SimFetcher>(log, o.http_fixture, real_fetcher);
 
   engine::CallSetup setup;
   setup.document = *doc;

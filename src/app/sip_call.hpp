@@ -13,7 +13,10 @@ namespace swmld::app {
 // engine::CallControl over a sip::Leg. Leg methods are thread-safe and never block.
 class SipCallControl final : public engine::CallControl {
  public:
-  explicit SipCallControl(std::shared_ptr<sip::Leg> leg) : leg_(std::move(leg)) {}
+  // `fetch_failure_code`: the reject code when the call's document cannot be fetched
+  // (http.fetch_failure_code; a 503 carries Retry-After: 5).
+  SipCallControl(std::shared_ptr<sip::Leg> leg, int fetch_failure_code)
+      : leg_(std::move(leg)), fetch_failure_code_(fetch_failure_code) {}
   void ring() override { leg_->ring(); }
   void answer() override {
     answered_ = true;
@@ -22,6 +25,8 @@ class SipCallControl final : public engine::CallControl {
   void hangup(engine::HangupReason reason) override {
     if (answered_) {
       leg_->bye();
+    } else if (reason == engine::HangupReason::fetch_failed) {
+      leg_->reject(fetch_failure_code_, "", fetch_failure_code_ == 503 ? 5 : 0);
     } else {
       leg_->reject(engine::reject_code(reason), "");
     }
@@ -33,6 +38,7 @@ class SipCallControl final : public engine::CallControl {
 
  private:
   std::shared_ptr<sip::Leg> leg_;
+  int fetch_failure_code_;
   bool answered_ = false;  // strand only
 };
 

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "methods/methods.hpp"
+#include "swmld/core/url.hpp"
 #include "swmld/swml/loader.hpp"
 
 namespace swmld::engine {
@@ -67,7 +68,9 @@ Call::Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts
       envs_(std::move(setup.envs)),
       vars_(std::move(setup.vars)),
       expressions_(config.sandbox),
-      log_context_(std::move(setup.log_context)) {
+      log_context_(std::move(setup.log_context)),
+      document_url_(std::move(setup.document_url)),
+      fallback_url_(std::move(setup.fallback_url)) {
   if (!vars_.is_object()) vars_ = Value::object();
   if (!envs_.is_object()) envs_ = Value::object();
   if (!call_.is_object()) call_ = Value::object();
@@ -96,6 +99,20 @@ void Call::begin() {
 }
 
 asio::awaitable<void> Call::run() {
+  if (!frame().document) {
+    // A URL route: fetch the document before anything is sent to the caller.
+    auto target = co_await resolve_document(document_url_, frame().params);
+    if (!target && !fallback_url_.empty() && !hung_up_) {
+      log(spdlog::level::warn, "{}; trying the fallback URL", target.error().str());
+      target = co_await resolve_document(fallback_url_, frame().params);
+    }
+    if (!target) {
+      finish(Flow::fail(target.error()));
+      co_return;
+    }
+    frame().document = target->first;
+    frame().section = target->second;
+  }
   if (config_.ring_on_start) ports_.call->ring();
   Flow flow = co_await run_frame();
   finish(std::move(flow));
@@ -113,7 +130,8 @@ void Call::finish(Flow flow) {
       outcome.error = std::move(e);
       if (!hung_up_ && !hangup_sent_) {
         hangup_sent_ = true;
-        ports_.call->hangup(HangupReason::error);
+        ports_.call->hangup(fetch_failed_ && !answered_ ? HangupReason::fetch_failed
+                                                        : HangupReason::error);
       }
       break;
     }
@@ -234,15 +252,17 @@ asio::awaitable<Result<std::pair<swml::DocumentPtr, std::string>>> Call::resolve
   if (dest.rfind("http://", 0) == 0 || dest.rfind("https://", 0) == 0) {
     if (!ports_.fetcher)
       co_return R(make_error(ErrorCode::method_execute_failed,
-                             "cannot fetch '" + dest + "': no HTTP document fetcher"));
+                             "cannot fetch '" + mask_credentials(dest) + "': no HTTP document fetcher"));
     Value body = {{"call", call_}, {"vars", vars_}, {"envs", envs_}, {"params", params}};
     auto result = std::make_shared<std::optional<Result<swml::DocumentPtr>>>();
     auto handle = ports_.fetcher->fetch(dest, body, completion(result));
     co_await wait_until([&] { return result->has_value(); }, std::nullopt);
     if (!result->has_value()) {
       if (handle) handle->cancel();
-      co_return R(make_error(ErrorCode::method_execute_failed, "call ended while fetching " + dest));
+      co_return R(make_error(ErrorCode::method_execute_failed,
+                             "call ended while fetching " + mask_credentials(dest)));
     }
+    fetch_failed_ = !**result;
     if (!**result) co_return R((*result)->error());
     co_return R(std::make_pair((*result)->value(), std::string("main")));
   }

@@ -170,6 +170,9 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   std::deque<char> dtmf_;
   ReferProgress refer_;
 
+  std::string document_url_;   // URL route: fetched before the document starts
+  std::string fallback_url_;
+  bool fetch_failed_ = false;   // the last document fetch failed (for the reject code)
   int steps_run_ = 0;
   int jump_chain_ = 0;
   std::map<const swml::Step*, int> goto_counts_;

@@ -58,7 +58,12 @@ struct CallPorts {
 };
 
 struct CallSetup {
+  // The document to run; when null, `document_url` is fetched first (POST {call, vars, envs,
+  // params}), then `fallback_url` if that fails. Before the document runs, a fetch failure
+  // rejects the call (HangupReason::fetch_failed).
   swml::DocumentPtr document;
+  std::string document_url;
+  std::string fallback_url;
   Value call = Value::object();    // the `call` variable (swml-reference §4.1)
   Value params = Value::object();  // initial `params` (route params)
   Value envs = Value::object();

@@ -20,7 +20,9 @@
 
 namespace swmld::engine {
 
-enum class HangupReason { hangup, busy, decline, error };
+// `fetch_failed`: the call's document could not be fetched before it was answered (the SIP
+// side rejects with the configured code, 503 + Retry-After by default).
+enum class HangupReason { hangup, busy, decline, error, fetch_failed };
 
 // The SIP status that rejects an unanswered call for each reason (after answer: a BYE).
 constexpr int reject_code(HangupReason r) {
@@ -28,6 +30,7 @@ constexpr int reject_code(HangupReason r) {
     case HangupReason::busy: return 486;     // Busy Here
     case HangupReason::decline: return 603;  // Decline
     case HangupReason::error: return 500;    // Server Internal Error
+    case HangupReason::fetch_failed: return 503;  // Service Unavailable
     case HangupReason::hangup: break;
   }
   return 480;  // Temporarily Unavailable
@@ -38,6 +41,7 @@ constexpr const char* to_string(HangupReason r) {
     case HangupReason::busy: return "busy";
     case HangupReason::decline: return "decline";
     case HangupReason::error: return "error";
+    case HangupReason::fetch_failed: return "fetch_failed";
     case HangupReason::hangup: break;
   }
   return "hangup";

@@ -2,6 +2,8 @@
 // Bounded queue, timeouts always set, bounded retries, capped responses, cancellable requests.
 #pragma once
 
+#include "swmld/core/url.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -129,8 +131,8 @@ class Client {
 };
 
 // "https://user:***@host/path" for logs: the password of the URL's userinfo is masked.
-std::string mask_credentials(std::string_view url);
+using swmld::mask_credentials;  // swmld/core/url.hpp
 // The URL without its "user:password@" part (what signatures are computed over).
-std::string strip_credentials(std::string_view url);
+using swmld::strip_credentials;
 
 }  // namespace swmld::http

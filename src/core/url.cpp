@@ -2,9 +2,9 @@
 #include <string>
 #include <string_view>
 
-#include "swmld/http/client.hpp"
+#include "swmld/core/url.hpp"
 
-namespace swmld::http {
+namespace swmld {
 namespace {
 
 struct Userinfo {
@@ -52,4 +52,4 @@ std::string strip_credentials(std::string_view url) {
   return out;
 }
 
-}  // namespace swmld::http
+}  // namespace swmld
