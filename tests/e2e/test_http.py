@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""SWML over HTTP end to end: URL routes (POST contract, retries, timeouts, fallback, cache),
+execute/transfer to URLs, and the request method against a real HTTP server."""
+
+import json
+import time
+
+from e2e import HttpTestServer, Swmld, case, run, sipp
+
+YAML = {"Content-Type": "application/yaml"}
+
+REFER_DOC = """
+version: 1.0.0
+sections:
+  main:
+    - answer
+    - sip_refer: {to_uri: "sip:alice@example.com"}
+    - request:
+        url: "%s"
+        method: POST
+        body: {result: "${sip_refer_result}", team: "${params.team}"}
+    - hangup
+"""
+
+
+@case
+def url_route_runs_the_fetched_document(workdir):
+    with HttpTestServer() as http:
+        http.script("/route", [{"headers": YAML, "body": REFER_DOC % http.url("/vars")}])
+        with Swmld(workdir, [{"swml": http.url("/route"), "params": {"team": "sales"}}],
+                   extra={"envs": {"region": "eu"}}) as s:
+            res = sipp(workdir, "uac_refer_notify_200.xml", s.port)
+            assert res.rc == 0, res.out
+            http.wait_for(1, path="/vars")
+        fetch = http.requests("/route")[0]
+        revealed = json.loads(http.requests("/vars")[0]["body"])
+    assert revealed == {"result": "success", "team": "sales"}, revealed
+    assert fetch["method"] == "POST" and fetch["headers"]["content-type"] == "application/json"
+    body = json.loads(fetch["body"])
+    assert sorted(body) == ["call", "envs", "params", "vars"], body
+    assert body["vars"] == {} and body["params"] == {"team": "sales"} and body["envs"] == {"region": "eu"}
+    call = body["call"]
+    assert call["direction"] == "inbound" and call["type"] == "sip", call
+    assert call["from"].startswith("sip:sipp@127.0.0.1") and call["sip_data"]["sip_req_user"] == "swml"
+    assert call["node_id"] == "node-1" and call["project_id"] == "proj-1", call
+
+
+@case
+def execute_url_with_params_and_return_then_transfer_url(workdir):
+    with HttpTestServer() as http:
+        http.script("/sub", [{"json": {"version": "1.0.0", "sections": {"main": [
+            {"return": "${parseInt(params.a) * 10}"}]}}}])
+        http.script("/next", [{"headers": YAML, "body": (
+            "- request: {url: '%s', method: POST, body: {rv: '${return_value}', why: '${params.why}',"
+            " seen: '${vars.step}'}}\n- hangup\n") % http.url("/vars")}])
+        doc = """
+version: 1.0.0
+sections:
+  main:
+    - answer
+    - set: {step: one}
+    - execute: {dest: "%s", params: {a: 4}}
+    - transfer: {dest: "%s", params: {why: moved}}
+    - hangup: {reason: busy}
+""" % (http.url("/sub"), http.url("/next"))
+        with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
+            res = sipp(workdir, "uac_wait_bye.xml", s.port)
+            assert res.rc == 0, res.out
+            http.wait_for(1, path="/vars")
+        sub = json.loads(http.requests("/sub")[0]["body"])
+        nxt = json.loads(http.requests("/next")[0]["body"])
+        revealed = json.loads(http.requests("/vars")[0]["body"])
+    assert sub["params"] == {"a": 4} and sub["vars"]["step"] == "one", sub
+    assert nxt["params"] == {"why": "moved"} and nxt["vars"]["return_value"] == 40, nxt
+    assert revealed == {"rv": 40, "why": "moved", "seen": "one"}, revealed  # whole-value: a number
+
+
+@case
+def request_methods_and_response_variables(workdir):
+    with HttpTestServer() as http:
+        http.script("/api", [{"status": 201, "json": {"status": "created", "number": {"home": "n/a"}},
+                              "headers": {"X-Trace": "abc"}}])
+        doc = """
+version: 1.0.0
+sections:
+  main:
+    - answer
+    - request: {url: "%(api)s?q=${call.sip_data.sip_req_user}", method: GET, save_variables: true,
+                headers: {X-Caller: "${call.sip_data.sip_from_user}"}}
+    - set: {get: "${request_result} ${request_response_code} ${request_response.number.home} ${request_response_headers.x-trace}"}
+    - request: {url: "%(api)s", method: POST, body: {n: 1}}
+    - request: {url: "%(api)s", method: PUT, body: "plain text"}
+    - request: {url: "%(api)s", method: DELETE}
+    - request: {url: "%(reveal)s", method: POST, body: {get: "${get}", last: "${request_result}"}}
+    - hangup
+""" % {"api": http.url("/api"), "reveal": http.url("/vars")}
+        with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
+            res = sipp(workdir, "uac_wait_bye.xml", s.port, service="4000")
+            assert res.rc == 0, res.out
+            http.wait_for(1, path="/vars")
+        api = http.requests("/api")
+        revealed = json.loads(http.requests("/vars")[0]["body"])
+    assert [r["method"] for r in api] == ["GET", "POST", "PUT", "DELETE"], api
+    assert api[0]["query"] == "q=4000" and api[0]["headers"]["x-caller"] == "sipp", api[0]
+    assert json.loads(api[1]["body"]) == {"n": 1} and api[1]["headers"]["content-type"] == "application/json"
+    assert api[2]["body"] == "plain text" and api[2]["headers"]["content-type"] == "text/plain"
+    assert revealed == {"get": "success 201 n/a abc", "last": "success"}, revealed
+
+
+@case
+def fetch_timeout_before_answer_is_503(workdir):
+    with HttpTestServer() as http:
+        http.script("/slow", [{"delay_ms": 3000, "headers": YAML, "body": "- hangup\n"}])
+        with Swmld(workdir, [{"swml": http.url("/slow")}],
+                   extra={"http": {"timeout": 0.5, "retries": 0}}) as s:
+            t0 = time.time()
+            res = sipp(workdir, "uac_invite_503.xml", s.port)
+            took = time.time() - t0
+            assert res.rc == 0, res.out
+            assert res.responses(503)[0]["headers"]["retry-after"] == ["5"]
+            assert took < 3, took
+            assert not res.responses(180), "rang before the document was there"
+            warn = [r for r in s.records() if "document fetch failed" in r.get("msg", "")]
+            assert len(warn) == 1, warn
+
+
+@case
+def document_server_500_then_200_with_retries(workdir):
+    with HttpTestServer() as http:
+        http.script("/flaky", [{"status": 500}, {"status": 200, "headers": YAML,
+                                                 "body": "- answer\n- hangup\n"}])
+        with Swmld(workdir, [{"swml": http.url("/flaky")}], extra={"http": {"retries": 2}}) as s:
+            res = sipp(workdir, "uac_wait_bye.xml", s.port)
+            assert res.rc == 0, res.out
+        assert len(http.requests("/flaky")) == 2
+
+
+@case
+def fallback_url_and_bad_documents(workdir):
+    with HttpTestServer() as http:
+        http.script("/garbage", [{"action": "garbage"}])
+        http.script("/fallback", [{"headers": YAML, "body": "- answer\n- hangup\n"}])
+        http.script("/html", [{"headers": {"Content-Type": "text/html"}, "body": "<html/>"}])
+        with Swmld(workdir, [{"swml": http.url("/html"), "match": {"user": "html"}},
+                             {"swml": http.url("/garbage"), "fallback": http.url("/fallback")}],
+                   extra={"http": {"retries": 0}}) as s:
+            res = sipp(workdir, "uac_wait_bye.xml", s.port)
+            assert res.rc == 0, res.out
+            bad = sipp(workdir, "uac_invite_503.xml", s.port, service="html")
+            assert bad.rc == 0, bad.out
+            assert "Content-Type 'text/html' is not a SWML document" in s.text()
+
+
+@case
+def cache_control_reuses_the_document(workdir):
+    with HttpTestServer() as http:
+        http.script("/cached", [{"headers": dict(YAML, **{"Cache-Control": "max-age=60"}),
+                                 "body": "- answer\n- hangup\n"}])
+        with Swmld(workdir, [{"swml": http.url("/cached")}]) as s:
+            for i in range(2):
+                res = sipp(workdir, "uac_wait_bye.xml", s.port, name="call%d" % i)
+                assert res.rc == 0, res.out
+        assert len(http.requests("/cached")) == 1
+
+
+if __name__ == "__main__":
+    run()
