@@ -161,7 +161,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   if (auto s = root["http"]) {
     TRY(r.known_keys(s, "http", {"timeout", "connect_timeout", "retries", "user_agent",
                                  "verify_tls", "ca_file", "signing_secret", "allowed_hosts",
-                                 "block_private", "fetch_failure_code"}));
+                                 "block_private", "fetch_failure_code", "signature_header"}));
     TRY(r.read(s, "timeout", "http", c.http_timeout));
     TRY(r.read(s, "connect_timeout", "http", c.http_connect_timeout));
     TRY(r.read(s, "retries", "http", c.http_retries));
@@ -169,6 +169,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "verify_tls", "http", c.http_verify_tls));
     TRY(r.read(s, "ca_file", "http", c.http_ca_file));
     TRY(r.read(s, "signing_secret", "http", c.http_signing_secret));
+    TRY(r.read(s, "signature_header", "http", c.http_signature_header));
     TRY(r.read_list(s, "allowed_hosts", "http", c.http_allowed_hosts));
     TRY(r.read(s, "block_private", "http", c.http_block_private));
     TRY(r.read(s, "fetch_failure_code", "http", c.http_fetch_failure_code));

@@ -54,6 +54,7 @@ struct Config {
   bool http_verify_tls = true;
   std::string http_ca_file;
   std::string http_signing_secret;  // signs fetches and callbacks (never logged)
+  std::string http_signature_header;  // extra header: HMAC-SHA256 of the body alone
   std::vector<std::string> http_allowed_hosts;
   bool http_block_private = false;  // refuse loopback/private/link-local destinations
   int http_fetch_failure_code = 503;  // SIP code when the document cannot be fetched

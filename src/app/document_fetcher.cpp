@@ -121,12 +121,8 @@ std::shared_ptr<engine::HttpHandle> HttpDocumentFetcher::fetch(
   req.body = body.dump(-1, ' ', false, Value::error_handler_t::replace);
   req.headers = {{"Content-Type", "application/json"},
                  {"Accept", "application/json, application/yaml, text/x-yaml"}};
-  if (!config_.signing_secret.empty()) {
-    req.headers.emplace_back("X-Signalwire-Signature",
-                             http::signalwire_signature_sha1(config_.signing_secret, url, req.body));
-    req.headers.emplace_back("X-Signalwire-SHA256-Signature",
-                             http::signalwire_signature_sha256(config_.signing_secret, url, req.body));
-  }
+  http::add_signature_headers(req.headers, {config_.signing_secret, config_.signature_header},
+                              url, req.body);
   req.timeout_s = config_.timeout_s;
   req.connect_timeout_s = config_.connect_timeout_s;
   // The fetch is a POST, but the contract makes it idempotent: retry connection errors, 5xx.

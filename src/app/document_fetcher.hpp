@@ -35,6 +35,7 @@ struct FetchConfig {
   double timeout_s = 10;           // per attempt
   double connect_timeout_s = 3;
   std::string signing_secret;      // X-Signalwire-Signature / -SHA256-Signature when set
+  std::string signature_header;    // optional extra header: HMAC-SHA256 of the body alone
   std::size_t cache_entries = 256; // documents kept by URL (0: no cache)
 };
 

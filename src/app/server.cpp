@@ -150,11 +150,13 @@ class Server::Impl {
     fc.timeout_s = config_.http_timeout;
     fc.connect_timeout_s = config_.http_connect_timeout;
     fc.signing_secret = config_.http_signing_secret;
+    fc.signature_header = config_.http_signature_header;
     fetcher_ = std::make_shared<HttpDocumentFetcher>(*http_, fc);
     http::EventPosterConfig pc;
     pc.max_queue = config_.callback_queue;
     pc.max_retries = config_.callback_retries;
     pc.signing_secret = config_.http_signing_secret;
+    pc.signature_header = config_.http_signature_header;
     poster_ = std::make_unique<http::EventPoster>(*http_, pc);
     engine_http_ = make_engine_http(*http_);
     callbacks_ = std::make_shared<CallbackPoster>(*poster_);

@@ -124,12 +124,7 @@ Request EventPoster::Impl::make_request(const std::string& url, const std::strin
   rq.url = url;
   rq.body = body;
   rq.headers.emplace_back("Content-Type", "application/json");
-  if (!config_.signing_secret.empty()) {
-    rq.headers.emplace_back("X-Signalwire-Signature",
-                            signalwire_signature_sha1(config_.signing_secret, url, body));
-    rq.headers.emplace_back("X-Signalwire-SHA256-Signature",
-                            signalwire_signature_sha256(config_.signing_secret, url, body));
-  }
+  add_signature_headers(rq.headers, {config_.signing_secret, config_.signature_header}, url, body);
   rq.timeout_s = config_.timeout_s;
   rq.connect_timeout_s = config_.connect_timeout_s;
   rq.retry.max_retries = config_.max_retries;

@@ -51,4 +51,15 @@ std::string signalwire_signature_sha256(std::string_view secret, std::string_vie
   return hmac_sha256_hex(secret, strip_credentials(url) + std::string(body));
 }
 
+void add_signature_headers(std::vector<std::pair<std::string, std::string>>& headers,
+                           const SigningConfig& signing, std::string_view url,
+                           std::string_view body) {
+  if (signing.secret.empty()) return;
+  headers.emplace_back("X-Signalwire-Signature", signalwire_signature_sha1(signing.secret, url, body));
+  headers.emplace_back("X-Signalwire-SHA256-Signature",
+                       signalwire_signature_sha256(signing.secret, url, body));
+  if (!signing.body_header.empty())
+    headers.emplace_back(signing.body_header, hmac_sha256_hex(signing.secret, body));
+}
+
 }  // namespace swmld::http

@@ -163,5 +163,45 @@ def cache_control_reuses_the_document(workdir):
         assert len(http.requests("/cached")) == 1
 
 
+@case
+def fetches_are_signed(workdir):
+    import hashlib
+    import hmac
+    secret = "fetch-secret"
+    with HttpTestServer() as http:
+        http.script("/signed", [{"headers": YAML, "body": "- answer\n- hangup\n"}])
+        with Swmld(workdir, [{"swml": http.url("/signed")}],
+                   extra={"http": {"signing_secret": secret, "signature_header": "X-Body-Signature"}}) as s:
+            res = sipp(workdir, "uac_wait_bye.xml", s.port)
+            assert res.rc == 0, res.out
+            assert secret not in s.text()
+        r = http.requests("/signed")[0]
+    body = r["body"].encode()
+    url = http.url("/signed").encode()
+    assert r["headers"]["x-signalwire-signature"] == hmac.new(secret.encode(), url + body, hashlib.sha1).hexdigest()
+    assert r["headers"]["x-signalwire-sha256-signature"] == hmac.new(secret.encode(), url + body, hashlib.sha256).hexdigest()
+    assert r["headers"]["x-body-signature"] == hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@case
+def simulate_against_a_real_server(workdir):
+    import os
+    import subprocess
+    import e2e
+    with HttpTestServer() as http:
+        http.script("/sub", [{"headers": YAML, "body": "- return: '${params.x}!'\n"}])
+        http.script("/api", [{"json": {"ok": True}}])
+        path = os.path.join(workdir, "doc.yaml")
+        with open(path, "w") as f:
+            f.write("- execute: {dest: '%s', params: {x: hi}}\n"
+                    "- request: {url: '%s', method: GET, save_variables: true}\n" % (http.url("/sub"), http.url("/api")))
+        p = subprocess.run([e2e.SWMLD, "simulate", path], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    end = json.loads(p.stdout.splitlines()[-1])
+    assert end["vars"]["return_value"] == "success" and end["vars"]["request_response"] == {"ok": True}, end
+    actions = [json.loads(l)["action"] for l in p.stdout.splitlines()]
+    assert actions == ["ring", "fetch", "request", "hangup", "end"], actions
+
+
 if __name__ == "__main__":
     run()

@@ -20,6 +20,7 @@ struct EventPosterConfig {
   double timeout_s = 5;
   double connect_timeout_s = 2;
   std::string signing_secret;  // empty: requests are not signed
+  std::string signature_header;  // optional extra header: HMAC-SHA256 of the body alone
 };
 
 struct EventPosterStats {

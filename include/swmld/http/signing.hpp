@@ -3,6 +3,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace swmld::http {
 
@@ -16,5 +18,16 @@ std::string signalwire_signature_sha1(std::string_view secret, std::string_view 
                                       std::string_view body);
 std::string signalwire_signature_sha256(std::string_view secret, std::string_view url,
                                         std::string_view body);
+
+struct SigningConfig {
+  std::string secret;       // empty: nothing is signed
+  std::string body_header;  // optional extra header: hex HMAC-SHA256 of the body alone
+};
+
+// Adds the signature headers of a request to `url` with `body`: X-Signalwire-Signature and
+// X-Signalwire-SHA256-Signature (URL + body), and `body_header` (body only) when named.
+void add_signature_headers(std::vector<std::pair<std::string, std::string>>& headers,
+                           const SigningConfig& signing, std::string_view url,
+                           std::string_view body);
 
 }  // namespace swmld::http
