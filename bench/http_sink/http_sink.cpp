@@ -1,0 +1,165 @@
+// http_sink: the status-callback receiver of bench/refer_load. A single-threaded epoll
+// HTTP/1.1 server on 127.0.0.1 that answers every request "204 No Content" (keep-alive) and
+// counts requests, so that the receiver is never the bottleneck of the benchmark.
+//   http_sink PORT [stats-file]
+// The stats file ("requests=N connections=C cpu_s=X") is rewritten every 0.5 s while the
+// count changes and once more at SIGINT/SIGTERM, when the program exits.
+// Only what the benchmark needs: Content-Length bodies (no chunked), pipelining tolerated.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <strings.h>
+#include <unordered_map>
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+constexpr char kReply[] = "HTTP/1.1 204 No Content\r\nConnection: keep-alive\r\n\r\n";
+
+// Returns the length of the first complete request in buf, or 0 if incomplete.
+std::size_t complete_request(const std::string& buf) {
+  auto end = buf.find("\r\n\r\n");
+  if (end == std::string::npos) return 0;
+  std::size_t head = end + 4;
+  std::size_t length = 0;
+  std::size_t pos = buf.find("\r\n");  // skip the request line
+  while (pos != std::string::npos && pos < end) {
+    std::size_t next = buf.find("\r\n", pos + 2);
+    const char* line = buf.data() + pos + 2;
+    if (strncasecmp(line, "content-length:", 15) == 0) length = std::strtoul(line + 15, nullptr, 10);
+    pos = next;
+  }
+  return buf.size() >= head + length ? head + length : 0;
+}
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s PORT [stats-file]\n", argv[0]);
+    return 2;
+  }
+  int port = std::atoi(argv[1]);
+  const char* stats_path = argc > 2 ? argv[2] : nullptr;
+  std::signal(SIGINT, [](int) { g_stop = 1; });
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  std::signal(SIGPIPE, SIG_IGN);
+
+  int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 1024) != 0) {
+    std::perror("http_sink: bind/listen");
+    return 1;
+  }
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = lfd;
+  ::epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  std::printf("READY %d\n", port);
+  std::fflush(stdout);
+
+  std::unordered_map<int, std::string> conns;
+  unsigned long requests = 0, connections = 0;
+  epoll_event events[256];
+  char buf[65536];
+  double cpu0 = cpu_seconds();
+  auto write_stats = [&](unsigned long req, unsigned long conn) {
+    char line[160];
+    std::snprintf(line, sizeof line, "requests=%lu connections=%lu cpu_s=%.3f\n", req, conn,
+                  cpu_seconds() - cpu0);
+    if (stats_path) {
+      std::string tmp = std::string(stats_path) + ".tmp";
+      if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+        std::fputs(line, f);
+        std::fclose(f);
+        std::rename(tmp.c_str(), stats_path);
+      }
+    }
+    return std::string(line);
+  };
+  unsigned long written = ~0UL;
+  timespec last{};
+  clock_gettime(CLOCK_MONOTONIC, &last);
+  while (!g_stop) {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec * 1000 + now.tv_nsec / 1000000 - (last.tv_sec * 1000 + last.tv_nsec / 1000000) >= 500) {
+      last = now;
+      if (written != requests) write_stats(requests, connections);
+      written = requests;
+    }
+    int n = ::epoll_wait(ep, events, 256, 200);
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == lfd) {
+        for (;;) {
+          int c = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (c < 0) break;
+          ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          epoll_event cev{};
+          cev.events = EPOLLIN;
+          cev.data.fd = c;
+          ::epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+          conns[c];
+          ++connections;
+        }
+        continue;
+      }
+      std::string& in = conns[fd];
+      bool closed = false;
+      for (;;) {
+        ssize_t r = ::read(fd, buf, sizeof buf);
+        if (r > 0) {
+          in.append(buf, static_cast<std::size_t>(r));
+          continue;
+        }
+        if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) closed = true;
+        break;
+      }
+      std::string out;
+      while (std::size_t len = complete_request(in)) {
+        in.erase(0, len);
+        out.append(kReply, sizeof kReply - 1);
+        ++requests;
+      }
+      // Replies are tiny; a full socket buffer on loopback does not happen at these sizes.
+      if (!out.empty()) {
+        [[maybe_unused]] auto w = ::write(fd, out.data(), out.size());
+      }
+      if (closed) {
+        ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+        ::close(fd);
+        conns.erase(fd);
+      }
+    }
+  }
+  std::fputs(write_stats(requests, connections).c_str(), stdout);
+  return 0;
+}
