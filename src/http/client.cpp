@@ -23,6 +23,18 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// Runs a completion once; an exception from it is logged, never let out of the worker.
+void invoke(Done fn, Response response) {
+  if (!fn) return;
+  try {
+    fn(std::move(response));
+  } catch (const std::exception& e) {
+    spdlog::error("http: completion callback threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("http: completion callback threw");
+  }
+}
+
 constexpr long kMaxPollMs = 1000;
 
 std::string to_lower(std::string_view s) {
@@ -246,15 +258,7 @@ void Client::Impl::complete_inline(Transfer& t, Response response) {
   t.finished_.store(true);
   counters_.completed.fetch_add(1);
   counters_.failures.fetch_add(1);
-  Done fn = std::move(t.done_);
-  if (!fn) return;
-  try {
-    fn(std::move(response));
-  } catch (const std::exception& e) {
-    spdlog::error("http: completion callback threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("http: completion callback threw");
-  }
+  invoke(std::move(t.done_), std::move(response));
 }
 
 void Client::Impl::request_cancel(std::shared_ptr<Transfer> t) {
@@ -635,15 +639,7 @@ void Client::Impl::complete(const std::shared_ptr<Transfer>& t, Response respons
   if (t->finished_.exchange(true)) return;  // cancelled
   counters_.completed.fetch_add(1);
   if (!response.error.empty()) counters_.failures.fetch_add(1);
-  Done fn = std::move(t->done_);
-  if (!fn) return;
-  try {
-    fn(std::move(response));
-  } catch (const std::exception& e) {
-    spdlog::error("http: completion callback threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("http: completion callback threw");
-  }
+  invoke(std::move(t->done_), std::move(response));
 }
 
 // ---------------------------------------------------------------------------------------
