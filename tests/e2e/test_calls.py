@@ -192,6 +192,16 @@ sections:
 
 
 @case
+def unknown_in_dialog_request_gets_405_and_the_call_goes_on(workdir):
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": WAIT_THEN_HANGUP % 800}) as s:
+        res = sipp(workdir, "uac_unknown_in_dialog.xml", s.port)
+        assert res.rc == 0, res.out
+        allow = res.responses(405)[0]["headers"]["allow"][0]
+        assert "REFER" in allow and "MESSAGE" not in allow, allow
+        assert len(res.requests("BYE")) == 1
+
+
+@case
 def json_logs_are_one_object_per_line(workdir):
     with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": WAIT_THEN_HANGUP % 10}) as s:
         res = sipp(workdir, "uac_wait_bye.xml", s.port)
