@@ -122,6 +122,11 @@ class Server::Impl {
     std::string err;
     sources_ = http::HostPolicy::make(config_.allow_sources, false, &err);
     if (!err.empty()) return make_error(ErrorCode::element_invalid_value, "limits.allow_sources: " + err);
+    for (const auto& route : config_.routes) {
+      route_sources_.push_back(http::HostPolicy::make(route.match.source, false, &err));
+      if (!err.empty())
+        return make_error(ErrorCode::element_invalid_value, route.name + ".match.source: " + err);
+    }
 
     engine_config_.max_steps = config_.max_steps;
     engine_config_.refer_notify_timeout =
@@ -340,14 +345,15 @@ class Server::Impl {
   const Route* match(const sip::IncomingCall& in) const {
     std::string user = user_of(in.request_uri);
     std::string to_user = user_of(in.to_uri);
-    for (const auto& r : config_.routes) {
+    for (std::size_t i = 0; i < config_.routes.size(); ++i) {
+      const Route& r = config_.routes[i];
       const RouteMatch& m = r.match;
       if (m.user && *m.user != user) continue;
       if (m.user_regex && !std::regex_match(user, *m.user_regex)) continue;
       if (m.to_user && *m.to_user != to_user) continue;
       if (m.to_user_regex && !std::regex_match(to_user, *m.to_user_regex)) continue;
-      if (!m.source.empty() &&
-          !http::HostPolicy::make(m.source, false).check(in.source_ip, in.source_ip).empty())
+      if (route_sources_[i].restricts() &&
+          !route_sources_[i].check(in.source_ip, in.source_ip).empty())
         continue;
       return &r;
     }
@@ -358,7 +364,8 @@ class Server::Impl {
   Metrics metrics_;  // declared first: the engine and the endpoint refer to it
   engine::EngineConfig engine_config_;
   std::map<std::string, swml::DocumentPtr> documents_;
-  http::HostPolicy sources_;
+  http::HostPolicy sources_;                  // limits.allow_sources
+  std::vector<http::HostPolicy> route_sources_;  // routes[i].match.source, parsed once
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::vector<std::thread> engine_threads_;

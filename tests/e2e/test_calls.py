@@ -110,6 +110,22 @@ def no_route_is_404(workdir):
 
 
 @case
+def routes_match_user_regex_to_user_and_source(workdir):
+    busy = "- hangup: {reason: busy}\n"
+    routes = [
+        {"name": "other-net", "match": {"source": ["10.0.0.0/8"]}, "swml": "busy.yaml"},
+        {"name": "sales", "match": {"user_regex": "^5[0-9]{2}$", "source": ["127.0.0.0/8"]},
+         "swml": "answer.yaml"},
+        {"name": "busy", "match": {"to_user": "busy"}, "swml": "busy.yaml"},
+    ]
+    with Swmld(workdir, routes, documents={"busy.yaml": busy, "answer.yaml": WAIT_THEN_HANGUP % 10}) as s:
+        assert sipp(workdir, "uac_wait_bye.xml", s.port, service="501").rc == 0
+        assert sipp(workdir, "uac_invite_486.xml", s.port, service="busy").rc == 0
+        assert sipp(workdir, "uac_invite_404.xml", s.port, service="5012").rc == 0
+        assert "route=sales" in s.text() and "route=busy" in s.text()
+
+
+@case
 def source_not_allowed_is_403(workdir):
     with Swmld(workdir, [{"swml": "doc.yaml"}], extra={"limits": {"allow_sources": ["10.0.0.0/8"]}},
                documents={"doc.yaml": "- hangup\n"}) as s:
