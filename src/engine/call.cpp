@@ -378,7 +378,7 @@ void Call::handle_hangup(std::string reason) {
   if (hung_up_) return;
   hung_up_ = true;
   hangup_reason_ = std::move(reason);
-  log(spdlog::level::info, "far end ended the call ({})", hangup_reason_);
+  log(spdlog::level::debug, "far end ended the call ({})", hangup_reason_);  // "ended:" is info
   if (ports_.media) ports_.media->stop();
   wake();
 }

@@ -132,7 +132,10 @@ void LegImpl::do_reject(int code, const std::string& phrase, int retry_after_s) 
   if (code < 300 || code > 699) code = 500;
   std::string retry = std::to_string(retry_after_s);
   if (end_reason_.empty()) end_reason_ = "local";
-  const char* text = phrase.empty() ? sip_status_phrase(code) : phrase.c_str();
+  // nua_respond() queues the response and keeps the phrase pointer (only the tags are
+  // copied): the text must outlive this call, so a caller's phrase is kept in the leg.
+  reject_phrase_ = phrase;
+  const char* text = reject_phrase_.empty() ? sip_status_phrase(code) : reject_phrase_.c_str();
   nua_respond(nh_, code, text ? text : "Rejected",
               TAG_IF(retry_after_s > 0, SIPTAG_RETRY_AFTER_STR(retry.c_str())), TAG_END());
   transition(State::terminating);
@@ -162,7 +165,8 @@ void LegImpl::do_refer(ReferParams params) {
   };
   std::string refer_to = bracket(params.to_uri);
   std::string referred_by = bracket(params.referred_by);
-  spdlog::info("sip: call {}: REFER to {}", info_.sip_call_id, params.to_uri);
+  // Per-call SIP lines are debug (the refer_result record is the info-level summary).
+  spdlog::debug("sip: call {}: REFER to {}", info_.sip_call_id, params.to_uri);
   refer_.start(std::move(params));
   nua_refer(nh_, SIPTAG_REFER_TO_STR(refer_to.c_str()), SIPTAG_REFERRED_BY_STR(referred_by.c_str()),
             TAG_END());
@@ -305,7 +309,7 @@ void LegImpl::on_refer_response(int status, sip_t const* sip, tagi_t tags[]) {
     refer_.expect_release_response();
     nua_authenticate(nh_, TAG_END());
   }
-  spdlog::info("sip: call {}: REFER response {}", info_.sip_call_id, decision.code);
+  spdlog::debug("sip: call {}: REFER response {}", info_.sip_call_id, decision.code);
   int code = decision.code;
   notify([code](LegObserver& o) { o.on_refer_response(code); });
 }
@@ -322,7 +326,7 @@ void LegImpl::on_notify(sip_t const* sip) {
   int code = parse_sipfrag_status(payload_of(sip));
   bool terminated = sip->sip_subscription_state && sip->sip_subscription_state->ss_substate &&
                     strcasecmp(sip->sip_subscription_state->ss_substate, "terminated") == 0;
-  spdlog::info("sip: call {}: NOTIFY sipfrag {}{}", info_.sip_call_id, code, terminated ? " (terminated)" : "");
+  spdlog::debug("sip: call {}: NOTIFY sipfrag {}{}", info_.sip_call_id, code, terminated ? " (terminated)" : "");
   notify([code, terminated](LegObserver& o) { o.on_refer_notify(code, terminated); });
 }
 
@@ -347,7 +351,7 @@ void LegImpl::finish(const std::string& reason) {
     nua_handle_destroy(nh_);
     nh_ = nullptr;
   }
-  spdlog::info("sip: call {} ended: {}", info_.sip_call_id, reason);
+  spdlog::debug("sip: call {} ended: {}", info_.sip_call_id, reason);  // the engine logs the end
   if (!terminated_reported_) {
     terminated_reported_ = true;
     notify([reason](LegObserver& o) { o.on_terminated(reason); });

@@ -81,6 +81,7 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
 
   State state_ = State::received;
   std::string end_reason_;  // first cause seen (cancel, hangup, ack_timeout, local)
+  std::string reject_phrase_;  // phrase of our final response: nua_respond keeps the pointer
   bool answered_reported_ = false;
   bool terminated_reported_ = false;
   ReferTracker refer_;

@@ -8,6 +8,7 @@
 
 #include "args.hpp"
 #include "methods.hpp"
+#include "swmld/core/url.hpp"
 
 namespace swmld::engine::methods {
 namespace {
@@ -20,6 +21,34 @@ std::string lower_trim(std::string s) {
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   return s;
 }
+
+// Deepest nesting of arrays/objects in a JSON text (outside strings). A response is only
+// turned into variables when it is shallow: deep values would make every later copy of the
+// variables recurse that deep.
+int json_nesting(std::string_view text) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char ch : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (ch == '\\') {
+        escaped = true;
+      } else if (ch == '"') {
+        in_string = false;
+      }
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+constexpr int kMaxResponseNesting = 64;
 
 bool has_header(const HttpRequest& r, const std::string& name) {
   return std::any_of(r.headers.begin(), r.headers.end(),
@@ -91,7 +120,7 @@ asio::awaitable<Flow> request(Call& c, const swml::Step& step) {
   vars["return_value"] = vars["request_result"];
   if (resp.status > 0) vars["request_response_code"] = resp.status;
   if (!resp.error.empty())
-    c.log(spdlog::level::warn, "request {} {}: {}", req.method, req.url, resp.error);
+    c.log(spdlog::level::warn, "request {} {}: {}", req.method, mask_credentials(req.url), resp.error);
   Value headers = Value::object();
   for (const auto& [name, value] : resp.headers) {
     if (headers.size() >= c.config().request_max_headers) break;
@@ -101,8 +130,13 @@ asio::awaitable<Flow> request(Call& c, const swml::Step& step) {
   if (resp.body.size() > c.config().request_max_body) resp.body.resize(c.config().request_max_body);
   if (resp.status > 0) vars["request_response_body"] = resp.body;
   if (*save && !resp.body.empty()) {
-    Value parsed = Value::parse(resp.body, nullptr, false);
-    if (!parsed.is_discarded()) vars["request_response"] = std::move(parsed);
+    if (json_nesting(resp.body) > kMaxResponseNesting) {
+      c.log(spdlog::level::warn, "request {}: response nested deeper than {} levels: not saved",
+            mask_credentials(req.url), kMaxResponseNesting);
+    } else {
+      Value parsed = Value::parse(resp.body, nullptr, false);
+      if (!parsed.is_discarded()) vars["request_response"] = std::move(parsed);
+    }
   }
   co_return Flow::next();
 }

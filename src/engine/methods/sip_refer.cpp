@@ -126,19 +126,21 @@ asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
   callback(result, refer.final_sipfrag ? refer.final_sipfrag
                   : refer.sipfrag_codes.empty() ? 0 : refer.sipfrag_codes.back());
 
-  Value sipfrags = Value::array();
-  for (int code : refer.sipfrag_codes) sipfrags.push_back(code);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-  Value fields = {{"to_uri", req.to_uri},
-                  {"refer_code", refer.response_code},
-                  {"sipfrags", std::move(sipfrags)},
-                  {"result", result},
-                  {"duration_ms", ms}};
-  if (!reason.empty()) fields["reason"] = reason;
   if (c.config().metrics)
     c.config().metrics->inc("swmld_refer_results_total", "result=\"" + result + "\"");
-  log::event(result == "success" ? spdlog::level::info : spdlog::level::warn, "refer_result",
-             c.log_context(), fields);
+  const auto level = result == "success" ? spdlog::level::info : spdlog::level::warn;
+  if (spdlog::default_logger_raw()->should_log(level)) {  // the record's JSON only when logged
+    Value sipfrags = Value::array();
+    for (int code : refer.sipfrag_codes) sipfrags.push_back(code);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+    Value fields = {{"to_uri", req.to_uri},
+                    {"refer_code", refer.response_code},
+                    {"sipfrags", std::move(sipfrags)},
+                    {"result", result},
+                    {"duration_ms", ms}};
+    if (!reason.empty()) fields["reason"] = reason;
+    log::event(level, "refer_result", c.log_context(), fields);
+  }
   if (c.hung_up()) co_return Flow::end();
   co_return Flow::next();
 }
