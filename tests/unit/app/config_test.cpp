@@ -1,0 +1,112 @@
+// Configuration: defaults, file values, unknown keys, environment and CLI precedence.
+#include <cstdlib>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "config.hpp"
+#include "document_fetcher.hpp"
+
+namespace swmld::app {
+namespace {
+
+std::string write(const std::string& name, const std::string& text) {
+  std::string path = testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Config, FileValuesAndDefaults) {
+  auto c = load_config(write("a.yaml", R"(
+sip: {listen: ["udp:127.0.0.1:5070"]}
+routes:
+  - name: sales
+    match: {user_regex: "^5\\d\\d$", source: ["10.0.0.0/8"]}
+    swml: sales.yaml
+    params: {team: sales}
+refer: {notify_timeout: 2.5}
+)"));
+  ASSERT_TRUE(c.ok()) << c.error().str();
+  EXPECT_EQ(c->sip_listen, std::vector<std::string>{"udp:127.0.0.1:5070"});
+  ASSERT_EQ(c->routes.size(), 1u);
+  EXPECT_EQ(c->routes[0].name, "sales");
+  EXPECT_TRUE(std::regex_match("512", *c->routes[0].match.user_regex));
+  EXPECT_EQ(c->routes[0].params, Value({{"team", "sales"}}));
+  EXPECT_DOUBLE_EQ(c->refer_notify_timeout, 2.5);
+  EXPECT_EQ(c->max_calls, 1000);
+  EXPECT_TRUE(validate(*c).ok());
+}
+
+TEST(Config, UnknownKeyIsNamedWithItsPosition) {
+  auto c = load_config(write("b.yaml", "limits:\n  max_call: 5\nroutes: [{swml: a.yaml}]\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().str().find("b.yaml:2:3"), std::string::npos) << c.error().str();
+  EXPECT_NE(c.error().message.find("'limits.max_call': unknown key"), std::string::npos);
+}
+
+TEST(Config, WrongTypeAndBadRegexAreErrors) {
+  auto c = load_config(write("c.yaml", "limits: {max_calls: lots}\n"));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("'limits.max_calls': has the wrong type"), std::string::npos);
+  auto r = load_config(write("d.yaml", "routes: [{swml: a.yaml, match: {user_regex: '('}}]\n"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("routes[0].match.user_regex"), std::string::npos);
+}
+
+TEST(Config, EnvironmentOverridesTheFileAndCliOverridesBoth) {
+  std::string path = write("e.yaml", "logging: {level: debug}\nroutes: [{swml: a.yaml}]\n");
+  ::setenv("SWMLD_LOG_LEVEL", "warn", 1);
+  ::setenv("SWMLD_SIP_LISTEN", "udp:127.0.0.1:6000,tcp:127.0.0.1:6000", 1);
+  auto c = load_config(path);
+  ::unsetenv("SWMLD_LOG_LEVEL");
+  ::unsetenv("SWMLD_SIP_LISTEN");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->log_level, "warn");
+  EXPECT_EQ(c->sip_listen.size(), 2u);
+  ASSERT_TRUE(apply_override(*c, "logging.level", "error").ok());
+  ASSERT_TRUE(apply_override(*c, "swml", "other.yaml").ok());
+  EXPECT_EQ(c->log_level, "error");
+  EXPECT_EQ(c->routes.front().swml, "other.yaml");  // --swml is tried first
+  EXPECT_FALSE(apply_override(*c, "limits.max_calls", "many").ok());
+}
+
+TEST(Config, ValidateNamesTheKey) {
+  Config c;
+  EXPECT_NE(validate(c).error().message.find("'routes'"), std::string::npos);
+  c.routes.push_back(Route{"r", {}, "a.yaml", "", Value::object()});
+  c.log_format = "xml";
+  EXPECT_NE(validate(c).error().message.find("'logging.format'"), std::string::npos);
+  c.log_format = "json";
+  c.rtp_codecs = {"G729"};
+  EXPECT_NE(validate(c).error().message.find("'rtp.codecs'"), std::string::npos);
+}
+
+TEST(DocumentFetch, ContentTypeStatusAndValidation) {
+  using H = std::vector<std::pair<std::string, std::string>>;
+  auto ok = parse_fetched_document("https://u:pw@h/doc", 200, H{{"Content-Type", "text/x-yaml; charset=utf-8"}},
+                                   "- answer\n", "");
+  EXPECT_TRUE(ok.ok());
+  auto html = parse_fetched_document("https://u:pw@h/doc", 200, H{{"content-type", "text/html"}}, "<p>", "");
+  ASSERT_FALSE(html.ok());
+  EXPECT_EQ(html.error().code, ErrorCode::parse_error);
+  EXPECT_EQ(html.error().message.find("pw"), std::string::npos) << html.error().message;
+  auto down = parse_fetched_document("https://h/doc", 0, H{}, "", "connection refused");
+  EXPECT_EQ(down.error().message, "fetching https://h/doc: connection refused");
+  auto bad = parse_fetched_document("https://h/doc", 200, H{{"Content-Type", "application/json"}},
+                                    R"({"sections": {"main": [{"plya": {}}]}})", "");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().pos.file, "https://h/doc");
+  EXPECT_EQ(bad.error().code, ErrorCode::method_undefined);
+}
+
+TEST(DocumentFetch, CacheControl) {
+  using H = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(cache_seconds(H{{"Cache-Control", "public, max-age=60"}}), 60);
+  EXPECT_EQ(cache_seconds(H{{"cache-control", "max-age=60, s-maxage=30"}}), 30);
+  EXPECT_EQ(cache_seconds(H{{"Cache-Control", "no-store, max-age=60"}}), 0);
+  EXPECT_EQ(cache_seconds(H{{"Cache-Control", "private, max-age=60"}}), 0);
+  EXPECT_EQ(cache_seconds(H{}), 0);
+}
+
+}  // namespace
+}  // namespace swmld::app
