@@ -100,6 +100,7 @@ std::string StackCore::create_nua() {
                     NUTAG_SESSION_TIMER(0),
                     NUTAG_EARLY_MEDIA(0),
                     NUTAG_ENABLEMESSAGE(0),
+                    TAG_IF(config_.udp_rmem_bytes > 0, TPTAG_UDP_RMEM(config_.udp_rmem_bytes)),
                     TAG_END());
   if (!nua_) {
     std::string names;
@@ -256,9 +257,10 @@ void StackCore::on_new_invite(nua_handle_t* nh, sip_t const* sip) {
   nua_handle_bind(nh, leg.get());
   legs_.emplace(leg.get(), leg);
   ++active_;
-  spdlog::info("sip: INVITE {} from {} to {} ({}:{} {})", leg->info().sip_call_id, leg->info().from_uri,
-               leg->info().request_uri, leg->info().source_ip, leg->info().source_port,
-               leg->info().transport);
+  // debug: per-call detail; the SIP thread must not pay a log write per message under load.
+  spdlog::debug("sip: INVITE {} from {} to {} ({}:{} {})", leg->info().sip_call_id, leg->info().from_uri,
+                leg->info().request_uri, leg->info().source_ip, leg->info().source_port,
+                leg->info().transport);
   try {
     if (on_invite_) on_invite_(leg);
   } catch (const std::exception& e) {
