@@ -1,7 +1,12 @@
-// http_sink: the status-callback receiver of bench/refer_load. A single-threaded epoll
-// HTTP/1.1 server on 127.0.0.1 that answers every request "204 No Content" (keep-alive) and
-// counts requests, so that the receiver is never the bottleneck of the benchmark.
-//   http_sink PORT [stats-file]
+// http_sink: the status-callback receiver of bench/refer_load and the document server of
+// bench/http_load. A single-threaded epoll HTTP/1.1 server on 127.0.0.1 that answers every
+// request "204 No Content" (keep-alive) and counts requests, so that the receiver is never the
+// bottleneck of the benchmark.
+//   http_sink PORT [stats-file] [--body-file F [--content-type T] [--cache-control V]]
+//   http_sink PORT [stats-file] --blackhole
+// --body-file: answer every request "200 OK" with the file's bytes as the body, the given
+// Content-Type (default application/yaml) and, when given, a Cache-Control header.
+// --blackhole: listen (backlog 4096) and never accept nor read: a callback server that hangs.
 // The stats file ("requests=N connections=C cpu_s=X") is rewritten every 0.5 s while the
 // count changes and once more at SIGINT/SIGTERM, when the program exits.
 // Only what the benchmark needs: Content-Length bodies (no chunked), pipelining tolerated.
@@ -56,12 +61,52 @@ double cpu_seconds() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s PORT [stats-file]\n", argv[0]);
+  int port = 0;
+  const char* stats_path = nullptr;
+  std::string body_file, content_type = "application/yaml", cache_control;
+  bool blackhole = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--body-file" && i + 1 < argc) {
+      body_file = argv[++i];
+    } else if (a == "--content-type" && i + 1 < argc) {
+      content_type = argv[++i];
+    } else if (a == "--cache-control" && i + 1 < argc) {
+      cache_control = argv[++i];
+    } else if (a == "--blackhole") {
+      blackhole = true;
+    } else if (!a.empty() && a[0] != '-' && port == 0) {
+      port = std::atoi(a.c_str());
+    } else if (!a.empty() && a[0] != '-' && !stats_path) {
+      stats_path = argv[i];
+    } else {
+      port = 0;
+      break;
+    }
+  }
+  if (port <= 0) {
+    std::fprintf(stderr,
+                 "usage: %s PORT [stats-file] [--body-file F [--content-type T] "
+                 "[--cache-control V]] [--blackhole]\n",
+                 argv[0]);
     return 2;
   }
-  int port = std::atoi(argv[1]);
-  const char* stats_path = argc > 2 ? argv[2] : nullptr;
+  std::string reply(kReply);
+  if (!body_file.empty()) {
+    FILE* f = std::fopen(body_file.c_str(), "rb");
+    if (!f) {
+      std::perror("http_sink: --body-file");
+      return 1;
+    }
+    std::string body;
+    char chunk[4096];
+    while (std::size_t got = std::fread(chunk, 1, sizeof chunk, f)) body.append(chunk, got);
+    std::fclose(f);
+    reply = "HTTP/1.1 200 OK\r\nContent-Type: " + content_type +
+            "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!cache_control.empty()) reply += "Cache-Control: " + cache_control + "\r\n";
+    reply += "Connection: keep-alive\r\n\r\n" + body;
+  }
   std::signal(SIGINT, [](int) { g_stop = 1; });
   std::signal(SIGTERM, [](int) { g_stop = 1; });
   std::signal(SIGPIPE, SIG_IGN);
@@ -73,9 +118,16 @@ int main(int argc, char** argv) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(lfd, 1024) != 0) {
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(lfd, blackhole ? 4096 : 1024) != 0) {
     std::perror("http_sink: bind/listen");
     return 1;
+  }
+  if (blackhole) {  // accept nothing, read nothing: connections queue in the kernel
+    std::printf("READY %d blackhole\n", port);
+    std::fflush(stdout);
+    while (!g_stop) ::usleep(100000);
+    return 0;
   }
   int ep = ::epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
@@ -146,12 +198,21 @@ int main(int argc, char** argv) {
       std::string out;
       while (std::size_t len = complete_request(in)) {
         in.erase(0, len);
-        out.append(kReply, sizeof kReply - 1);
+        out.append(reply);
         ++requests;
       }
-      // Replies are tiny; a full socket buffer on loopback does not happen at these sizes.
-      if (!out.empty()) {
-        [[maybe_unused]] auto w = ::write(fd, out.data(), out.size());
+      // Replies are small; a loopback socket buffer takes them whole. A partial write is
+      // finished by blocking briefly (bounded: 1,000 tries of 1 ms) rather than buffered.
+      for (std::size_t off = 0, tries = 0; off < out.size() && tries < 1000;) {
+        ssize_t w = ::write(fd, out.data() + off, out.size() - off);
+        if (w > 0) {
+          off += static_cast<std::size_t>(w);
+        } else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          ++tries;
+          ::usleep(1000);
+        } else {
+          break;
+        }
       }
       if (closed) {
         ::epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
