@@ -19,14 +19,8 @@ using test::TestServer;
 using test::wait_until;
 using ::testing::HasSubstr;
 
-class ClientTest : public ::testing::Test {
+class ClientTest : public test::ServerTest {
  protected:
-  static void SetUpTestSuite() { server_ = new TestServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->reset(); }
 
   // Sends and waits (bounded) for the response, on the test thread.
   static Response call(Client& client, Request rq, double timeout_s = 10) {
@@ -50,10 +44,8 @@ class ClientTest : public ::testing::Test {
     return rq;
   }
 
-  static TestServer* server_;
 };
 
-TestServer* ClientTest::server_ = nullptr;
 
 TEST_F(ClientTest, GetReturnsStatusHeadersAndBodyAndSendsRequestHeaders) {
   server_->script(

@@ -25,19 +25,11 @@ EventPosterConfig fast_config() {
   return cfg;
 }
 
-class EventPosterTest : public ::testing::Test {
+class EventPosterTest : public test::ServerTest {
  protected:
-  static void SetUpTestSuite() { server_ = new TestServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { server_->reset(); }
 
-  static TestServer* server_;
 };
 
-TestServer* EventPosterTest::server_ = nullptr;
 
 TEST_F(EventPosterTest, PostsJsonWithSignaturesOverTheUrlWithoutCredentials) {
   Client client;

@@ -2,6 +2,8 @@
 // talks to its control endpoints with plain blocking libcurl (independent of http::Client).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -166,6 +168,19 @@ class TestServer {
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
   int port_ = 0;
+};
+
+// A fixture whose tests share one server for the suite, reset before each test.
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new TestServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override { server_->reset(); }
+
+  static inline TestServer* server_ = nullptr;
 };
 
 }  // namespace swmld::http::test
