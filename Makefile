@@ -10,6 +10,7 @@ WERROR     := $(if $(filter true 1 yes,$(CI)),ON,OFF)
 SWMLD      := $(BUILD)/src/app/swmld
 
 .PHONY: all deps build run test asan fuzz format clean
+MAKEFLAGS += --no-print-directory
 
 all: build
 
