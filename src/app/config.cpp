@@ -8,6 +8,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "swmld/core/url.hpp"
+
 namespace swmld::app {
 namespace {
 
@@ -129,8 +131,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
       TRY(r.read(n, "name", path, route.name));
       TRY(r.read(n, "swml", path, route.swml));
       TRY(r.read(n, "fallback", path, route.fallback));
-      if (!route.fallback.empty() && route.fallback.rfind("http://", 0) != 0 &&
-          route.fallback.rfind("https://", 0) != 0)
+      if (!route.fallback.empty() && !is_http_url(route.fallback))
         return config_error(path + ".fallback", "must be an http(s) URL", &n, file);
       if (route.swml.empty())
         return config_error(path + ".swml", "is required (a file path or http(s) URL)", &n, file);

@@ -19,9 +19,11 @@
 #include "media_null.hpp"
 #include "metrics_server.hpp"
 #include "sip_call.hpp"
+#include "sip_uri.hpp"
 #include "swmld/core/ids.hpp"
 #include "swmld/core/log.hpp"
 #include "swmld/core/metrics.hpp"
+#include "swmld/core/url.hpp"
 #include "swmld/engine/executor.hpp"
 #include "swmld/http/client.hpp"
 #include "swmld/http/event_poster.hpp"
@@ -42,31 +44,6 @@ class CallbackPoster final : public engine::EventPoster {
  private:
   http::EventPoster& poster_;
 };
-
-bool is_url(const std::string& s) {
-  return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
-}
-
-std::string user_of(const std::string& uri) {
-  auto colon = uri.find(':');
-  std::string rest = colon == std::string::npos ? uri : uri.substr(colon + 1);
-  auto at = rest.find('@');
-  return at == std::string::npos ? std::string() : rest.substr(0, at);
-}
-
-std::string host_of(const std::string& uri) {
-  auto colon = uri.find(':');
-  std::string rest = colon == std::string::npos ? uri : uri.substr(colon + 1);
-  auto at = rest.find('@');
-  rest = at == std::string::npos ? rest : rest.substr(at + 1);
-  return rest.substr(0, rest.find_first_of(";?>"));
-}
-
-std::string strip_scheme(const std::string& uri) {
-  auto colon = uri.find(':');
-  std::string rest = colon == std::string::npos ? uri : uri.substr(colon + 1);
-  return rest.substr(0, rest.find_first_of(";?>"));
-}
 
 // Appends `key` to an object without nlohmann's initializer-list form, which builds a
 // temporary two-element array per key/value pair and then converts it (several heap
@@ -144,7 +121,7 @@ class Server::Impl {
     // Documents of file routes are loaded and validated once, at start-up; URL routes are
     // fetched for each call.
     for (const auto& route : config_.routes) {
-      if (is_url(route.swml)) continue;
+      if (is_http_url(route.swml)) continue;
       if (documents_.count(route.swml)) continue;
       std::vector<Error> errors;
       auto doc = swml::load_file(route.swml, &errors);
@@ -300,7 +277,7 @@ class Server::Impl {
     }
     std::string call_id = new_uuid();
     engine::CallSetup setup;
-    if (is_url(route->swml)) {
+    if (is_http_url(route->swml)) {
       setup.document_url = route->swml;
       setup.fallback_url = route->fallback;
     } else {
@@ -335,7 +312,7 @@ class Server::Impl {
                                           spdlog::info("{} ended: {}", ctx, o.end_reason);
                                         }
                                       });
-    leg->set_observer(std::make_shared<SipLegObserver>(run->events(), nullptr));
+    leg->set_observer(std::make_shared<SipLegObserver>(run->events()));
   }
 
   void describe_metrics() {

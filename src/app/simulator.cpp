@@ -10,6 +10,7 @@
 
 #include "document_fetcher.hpp"
 #include "engine_http.hpp"
+#include "sip_uri.hpp"
 #include "swmld/engine/executor.hpp"
 #include "swmld/http/client.hpp"
 #include "swmld/core/url.hpp"
@@ -256,24 +257,11 @@ Result<Value> kv_object(const std::vector<std::string>& items, const char* optio
 }
 
 Value call_object(const SimulateOptions& o) {
-  auto strip = [](const std::string& uri) {
-    auto c = uri.find(':');
-    return c == std::string::npos ? uri : uri.substr(c + 1);
-  };
-  auto user = [&](const std::string& uri) {
-    std::string s = strip(uri);
-    return s.substr(0, s.find('@'));
-  };
-  auto host = [&](const std::string& uri) {
-    std::string s = strip(uri);
-    auto at = s.find('@');
-    return at == std::string::npos ? s : s.substr(at + 1);
-  };
-  Value sip_data = {{"sip_req_user", user(o.to)},     {"sip_req_uri", strip(o.to)},
-                    {"sip_req_host", host(o.to)},     {"sip_from_user", user(o.from)},
-                    {"sip_from_uri", strip(o.from)},  {"sip_from_host", host(o.from)},
-                    {"sip_to_user", user(o.to)},      {"sip_to_uri", strip(o.to)},
-                    {"sip_to_host", host(o.to)}};
+  Value sip_data = {{"sip_req_user", user_of(o.to)},     {"sip_req_uri", strip_scheme(o.to)},
+                    {"sip_req_host", host_of(o.to)},     {"sip_from_user", user_of(o.from)},
+                    {"sip_from_uri", strip_scheme(o.from)},  {"sip_from_host", host_of(o.from)},
+                    {"sip_to_user", user_of(o.to)},      {"sip_to_uri", strip_scheme(o.to)},
+                    {"sip_to_host", host_of(o.to)}};
   return {{"call_id", o.call_id},
           {"node_id", "swmld-sim"},
           {"segment_id", o.call_id},

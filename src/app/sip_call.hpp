@@ -43,16 +43,14 @@ class SipCallControl final : public engine::CallControl {
 };
 
 // sip::LegObserver forwarding to the engine (whose CallEvents post to the call's strand).
-// `on_end` runs once, on the SIP thread, when the leg terminates.
 class SipLegObserver final : public sip::LegObserver {
  public:
-  SipLegObserver(std::shared_ptr<engine::CallEvents> events, std::function<void()> on_end)
-      : events_(std::move(events)), on_end_(std::move(on_end)) {}
+  explicit SipLegObserver(std::shared_ptr<engine::CallEvents> events)
+      : events_(std::move(events)) {}
   void on_answered() override { events_->on_answered(); }
   void on_terminated(std::string reason) override {
     // "local" is the end we asked for (hangup step, end of document): not a far-end hangup.
     if (reason != "local") events_->on_hangup(std::move(reason));
-    if (on_end_) std::exchange(on_end_, nullptr)();
   }
   void on_refer_response(int code) override { events_->on_refer_response(code); }
   void on_refer_notify(int code, bool terminated) override {
@@ -62,7 +60,6 @@ class SipLegObserver final : public sip::LegObserver {
 
  private:
   std::shared_ptr<engine::CallEvents> events_;
-  std::function<void()> on_end_;
 };
 
 }  // namespace swmld::app

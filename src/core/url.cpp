@@ -32,6 +32,10 @@ Userinfo find_userinfo(std::string_view url) {
 
 }  // namespace
 
+bool is_http_url(std::string_view s) {
+  return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0;
+}
+
 std::string mask_credentials(std::string_view url) {
   Userinfo u = find_userinfo(url);
   if (!u.found) return std::string(url);

@@ -249,7 +249,7 @@ Flow Call::located(Flow flow) const {
 asio::awaitable<Result<std::pair<swml::DocumentPtr, std::string>>> Call::resolve_document(
     const std::string& dest, const Value& params) {
   using R = Result<std::pair<swml::DocumentPtr, std::string>>;
-  if (dest.rfind("http://", 0) == 0 || dest.rfind("https://", 0) == 0) {
+  if (is_http_url(dest)) {
     if (!ports_.fetcher)
       co_return R(make_error(ErrorCode::method_execute_failed,
                              "cannot fetch '" + mask_credentials(dest) + "': no HTTP document fetcher"));

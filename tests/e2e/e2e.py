@@ -158,9 +158,6 @@ class SippResult:
     def __init__(self, rc, out, messages):
         self.rc, self.out, self.messages = rc, out, messages
 
-    def sent(self, method_or_code):
-        return [m for m in self.messages if m["dir"] == "received" and m["first"].startswith(method_or_code)]
-
     def requests(self, method):
         """Requests swmld sent to SIPp (what SIPp received), by method."""
         return [m for m in self.messages if m["dir"] == "received" and m["first"].startswith(method + " ")]
@@ -169,9 +166,6 @@ class SippResult:
         """Responses swmld sent to SIPp, by status code."""
         return [m for m in self.messages if m["dir"] == "received"
                 and m["first"].startswith("SIP/2.0 %d " % code)]
-
-    def from_sipp(self, start):
-        return [m for m in self.messages if m["dir"] == "sent" and m["first"].startswith(start)]
 
 
 def _parse_trace(path):

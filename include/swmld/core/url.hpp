@@ -6,6 +6,9 @@
 
 namespace swmld {
 
+// True for "http://..." and "https://..." (documents, requests and callbacks use only these).
+bool is_http_url(std::string_view s);
+
 // "https://user:secret@host/x" -> "https://user:***@host/x" (for logs and error messages).
 std::string mask_credentials(std::string_view url);
 

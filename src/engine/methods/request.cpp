@@ -68,7 +68,7 @@ asio::awaitable<Flow> request(Call& c, const swml::Step& step) {
   if (req.method != "GET" && req.method != "POST" && req.method != "PUT" && req.method != "DELETE")
     co_return Flow::fail(ErrorCode::method_parameter_invalid_value,
                          "request: method must be GET, POST, PUT or DELETE, got '" + req.method + "'");
-  if (req.url.rfind("http://", 0) != 0 && req.url.rfind("https://", 0) != 0)
+  if (!is_http_url(req.url))
     co_return Flow::fail(ErrorCode::method_parameter_invalid_value,
                          "request: url must be http:// or https://, got '" + req.url + "'");
   if (auto h = args->find("headers"); h != args->end() && h->is_object())
