@@ -209,7 +209,8 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "drain_timeout", "shutdown", c.drain_timeout));
   }
   if (auto s = root["engine"]) {
-    TRY(r.known_keys(s, "engine", {"threads"}));
+    TRY(r.known_keys(s, "engine", {"mode", "threads"}));
+    TRY(r.read(s, "mode", "engine", c.engine_mode));
     TRY(r.read(s, "threads", "engine", c.engine_threads));
   }
   if (auto e = root["envs"]) {
@@ -234,6 +235,7 @@ constexpr std::pair<const char*, const char*> kEnv[] = {
     {"SWMLD_PROJECT_ID", "callbacks.project_id"},
     {"SWMLD_SPACE_ID", "callbacks.space_id"},
     {"SWMLD_NODE_ID", "callbacks.node_id"},
+    {"SWMLD_ENGINE_MODE", "engine.mode"},
 };
 
 Result<double> to_number(const std::string& key, const std::string& v) {
@@ -279,6 +281,7 @@ Status apply_override(Config& c, const std::string& key, const std::string& v) {
   if (key == "callbacks.project_id") return c.project_id = v, Status(Ok{});
   if (key == "callbacks.space_id") return c.space_id = v, Status(Ok{});
   if (key == "callbacks.node_id") return c.node_id = v, Status(Ok{});
+  if (key == "engine.mode") return c.engine_mode = v, Status(Ok{});
   return config_error(key, "cannot be overridden");
 }
 
@@ -330,6 +333,9 @@ Status validate(const Config& c) {
   if (c.http_fetch_failure_code < 300 || c.http_fetch_failure_code > 699)
     return config_error("http.fetch_failure_code", "must be a SIP failure code (300..699)");
   if (c.drain_timeout < 0) return config_error("shutdown.drain_timeout", "must be >= 0");
+  if (c.engine_mode != "sip_thread" && c.engine_mode != "threads")
+    return config_error("engine.mode", "must be sip_thread or threads, got '" + c.engine_mode + "'");
+  if (c.engine_threads < 0) return config_error("engine.threads", "must be >= 0");
   return Ok{};
 }
 

@@ -84,7 +84,10 @@ struct Config {
   std::string metrics_listen;       // "127.0.0.1:9090"; empty: off
 
   double drain_timeout = 30;        // SIGTERM: seconds to let calls finish
-  int engine_threads = 0;           // 0: the number of cores
+  // Where the interpreter runs: "sip_thread" (on the SIP thread, no hand-off between threads
+  // per event) or "threads" (an io_context run by engine.threads threads). docs/architecture.md.
+  std::string engine_mode = "sip_thread";
+  int engine_threads = 0;           // engine.mode threads: 0 = the number of cores
   Value envs = Value::object();     // the `envs` scope of every call
 };
 

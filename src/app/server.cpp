@@ -1,5 +1,6 @@
 // The daemon's object graph and the path of a call: admission and routing on the SIP
-// thread, the interpreter on the engine threads, callbacks through the HTTP worker.
+// thread, the interpreter on the SIP thread too (engine.mode: sip_thread) or on the engine
+// threads (engine.mode: threads), callbacks through the HTTP worker.
 #include "server.hpp"
 
 #include <unistd.h>
@@ -13,6 +14,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "document_fetcher.hpp"
 #include "engine_http.hpp"
@@ -63,8 +65,8 @@ Value call_object(const sip::IncomingCall& in, const std::string& call_id, const
     put(h, "value", value);
     headers.push_back(std::move(h));
   }
-  std::string contact = strip_scheme(in.contact_uri);
-  std::string contact_host = host_of(in.contact_uri);
+  std::string contact(strip_scheme(in.contact_uri));
+  std::string contact_host(host_of(in.contact_uri));
   std::string contact_port;
   if (auto p = contact_host.rfind(':'); p != std::string::npos && contact_host.find(']') == std::string::npos) {
     contact_port = contact_host.substr(p + 1);
@@ -175,7 +177,10 @@ class Server::Impl {
     engine_http_ = make_engine_http(*http_);
     callbacks_ = std::make_shared<CallbackPoster>(*poster_);
 
-    int threads = config_.engine_threads > 0
+    // engine.mode sip_thread: the io_context only serves /metrics, one thread is plenty.
+    const bool on_sip_thread = config_.engine_mode == "sip_thread";
+    int threads = on_sip_thread ? 1
+                  : config_.engine_threads > 0
                       ? config_.engine_threads
                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < threads; ++i) engine_threads_.emplace_back([this] { io_.run(); });
@@ -187,9 +192,19 @@ class Server::Impl {
     sc.rtp_ports = {config_.rtp_port_min, config_.rtp_port_max};
     sc.codecs = config_.rtp_codecs;
     sc.ptime_ms = config_.rtp_ptime;
-    auto stack = sip::Stack::start(sc, [this](std::shared_ptr<sip::Leg> leg) { on_invite(leg); });
+    auto stack = sip::Stack::create(sc);
     if (!stack) return stack.error();
     stack_ = std::move(*stack);
+    if (on_sip_thread) {
+      call_executor_ = stack_->executor();
+      engine_config_.make_timer = [stack = stack_.get()] {
+        return std::make_unique<SipWaitTimer>(stack->make_timer());
+      };
+    } else {
+      call_executor_ = io_.get_executor();
+    }
+    auto running = stack_->run([this](std::shared_ptr<sip::Leg> leg) { on_invite(leg); });
+    if (!running) return running.error();
     if (!config_.metrics_listen.empty()) {
       auto m = MetricsServer::start(io_, config_.metrics_listen, [this] { return render_metrics(); },
                                     draining_);
@@ -197,8 +212,12 @@ class Server::Impl {
       metrics_server_ = *m;
       spdlog::info("metrics on http://{}/metrics", config_.metrics_listen);
     }
-    spdlog::info("swmld listening on {} ({} route(s), {} engine thread(s))",
-                 fmt::join(config_.sip_listen, ", "), config_.routes.size(), threads);
+    if (on_sip_thread)
+      spdlog::info("swmld listening on {} ({} route(s), interpreter on the SIP thread)",
+                   fmt::join(config_.sip_listen, ", "), config_.routes.size());
+    else
+      spdlog::info("swmld listening on {} ({} route(s), {} engine thread(s))",
+                   fmt::join(config_.sip_listen, ", "), config_.routes.size(), threads);
     return Ok{};
   }
 
@@ -300,7 +319,10 @@ class Server::Impl {
     ++active_;
     metrics_.inc("swmld_calls_total");
     std::string ctx = setup.log_context;
-    auto run = engine::CallRun::start(io_.get_executor(), engine_config_, std::move(ports),
+    auto executor = config_.engine_mode == "sip_thread"
+                        ? call_executor_
+                        : boost::asio::any_io_executor(boost::asio::make_strand(io_));
+    auto run = engine::CallRun::start(std::move(executor), engine_config_, std::move(ports),
                                       std::move(setup), [this, ctx](engine::CallOutcome o) {
                                         --active_;
                                         metrics_.inc("swmld_calls_ended_total",
@@ -354,8 +376,8 @@ class Server::Impl {
   }
 
   const Route* match(const sip::IncomingCall& in) const {
-    std::string user = user_of(in.request_uri);
-    std::string to_user = user_of(in.to_uri);
+    std::string user(user_of(in.request_uri));
+    std::string to_user(user_of(in.to_uri));
     for (std::size_t i = 0; i < config_.routes.size(); ++i) {
       const Route& r = config_.routes[i];
       const RouteMatch& m = r.match;
@@ -380,6 +402,7 @@ class Server::Impl {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::vector<std::thread> engine_threads_;
+  boost::asio::any_io_executor call_executor_;  // where calls run: the SIP thread or io_
   std::unique_ptr<http::Client> http_;
   std::unique_ptr<http::EventPoster> poster_;
   std::shared_ptr<HttpDocumentFetcher> fetcher_;  // refers to *http_: reset http_ first

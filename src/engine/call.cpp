@@ -5,7 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "methods/methods.hpp"
@@ -48,6 +48,24 @@ class EventSink final : public CallEvents {
   Strand strand_;
 };
 
+namespace {
+// The default WaitTimer: an Asio steady_timer on the calls' io_context.
+class AsioWaitTimer final : public WaitTimer {
+ public:
+  explicit AsioWaitTimer(const asio::any_io_executor& executor) : timer_(executor) {}
+  void arm(Clock::time_point deadline, std::function<void()> fire) override {
+    timer_.expires_at(deadline);  // aborts a pending wait
+    timer_.async_wait([fire = std::move(fire)](const boost::system::error_code& ec) {
+      if (!ec) fire();
+    });
+  }
+  void cancel() override { timer_.cancel(); }
+
+ private:
+  asio::steady_timer timer_;
+};
+}  // namespace
+
 std::shared_ptr<CallRun> CallRun::start(asio::any_io_executor executor, const EngineConfig& config,
                                         CallPorts ports, CallSetup setup,
                                         std::function<void(CallOutcome)> done) {
@@ -61,8 +79,10 @@ Call::Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts
            CallSetup setup, std::function<void(CallOutcome)> done)
     : config_(config),
       ports_(std::move(ports)),
-      strand_(asio::make_strand(executor)),
-      timer_(strand_),
+      strand_(std::move(executor)),
+      timer_(config.make_timer ? config.make_timer()
+                               : std::make_unique<AsioWaitTimer>(strand_)),
+      park_(strand_),
       done_(std::move(done)),
       call_(std::move(setup.call)),
       envs_(std::move(setup.envs)),
@@ -309,21 +329,43 @@ asio::awaitable<bool> Call::wait_until(const std::function<bool()>& ready,
 
 asio::awaitable<bool> Call::wait_until_at(const std::function<bool()>& ready,
                                           Clock::time_point deadline) {
+  if (ready()) co_return true;
+  const bool timed = deadline != Clock::time_point::max();
+  const std::uint64_t wait = ++wait_seq_;
+  if (timed) {
+    // A fire that was already on its way when its wait ended must not end a later wait.
+    timer_->arm(deadline, [self = weak_from_this(), strand = strand_, wait] {
+      asio::post(strand, [self, wait] {
+        if (auto c = self.lock(); c && c->wait_seq_ == wait) c->wake();
+      });
+    });
+  }
+  struct Disarm {
+    WaitTimer* timer;
+    ~Disarm() {
+      if (timer) timer->cancel();
+    }
+  } disarm{timed ? timer_.get() : nullptr};
   bool waited = false;
+  bool drained = false;
   while (!ready()) {
     if (hung_up_) co_return false;
-    // Always yield once, even past the deadline, so events already posted to the strand
-    // (a simulated far end answers at once) are seen before a timeout is declared.
-    if (waited && Clock::now() >= deadline) co_return false;
-    timer_.expires_at(deadline);
-    boost::system::error_code ec;
-    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (waited && Clock::now() >= deadline) {
+      // A wake-up resumes the coroutine inside the handler that woke it, ahead of events
+      // still queued: go through the queue once before declaring the timeout, so events
+      // already posted (a simulated far end answers at once) are seen.
+      if (drained) co_return false;
+      drained = true;
+      co_await asio::post(strand_, asio::use_awaitable);
+      continue;
+    }
+    co_await park_.wait(asio::use_awaitable);
     waited = true;
   }
   co_return true;
 }
 
-void Call::wake() { timer_.cancel(); }
+void Call::wake() { park_.release(); }
 
 asio::awaitable<Flow> Call::ensure_answered() {
   if (answered_) co_return Flow::next();

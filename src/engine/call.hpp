@@ -13,12 +13,12 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/any_io_executor.hpp>
 
 #include <spdlog/spdlog.h>
 
 #include "flow.hpp"
+#include "parking.hpp"
 #include "swmld/engine/executor.hpp"
 #include "swmld/swml/expression.hpp"
 
@@ -26,7 +26,9 @@ namespace swmld::engine {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-using Strand = asio::strand<asio::any_io_executor>;
+// The call's executor: runs the call's handlers one at a time (a strand of a multi-threaded
+// io_context, or a single-threaded context such as the SIP thread). "Strand" below means it.
+using Strand = asio::any_io_executor;
 
 // One activation of a section: `execute` pushes one, `return` pops it, `transfer` replaces it.
 struct Frame {
@@ -151,7 +153,9 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   const EngineConfig& config_;
   CallPorts ports_;
   Strand strand_;
-  asio::steady_timer timer_;
+  std::unique_ptr<WaitTimer> timer_;  // deadlines of waits
+  std::uint64_t wait_seq_ = 0;  // numbers the waits, so a timer wakes only its own
+  Parking park_;                        // the one place the run coroutine waits
   std::function<void(CallOutcome)> done_;
   std::shared_ptr<class EventSink> sink_;
 

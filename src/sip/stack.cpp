@@ -6,6 +6,7 @@
 
 #include "executor.hpp"
 #include "listen.hpp"
+#include "sip_context.hpp"
 #include "stack_core.hpp"
 #include "swmld/sip/stack.hpp"
 
@@ -14,8 +15,11 @@ namespace swmld::sip {
 class Stack::Impl {
  public:
   std::shared_ptr<SipExecutor> executor;
-  std::unique_ptr<StackCore> core;
+  std::unique_ptr<SipContext> context;  // shut down by the SIP thread as its last act
+  std::unique_ptr<StackCore> core;  // from run()
   std::thread thread;
+  StackConfig config;                // until run()
+  std::vector<ListenAddress> listen;
   bool stopped = false;
 };
 
@@ -24,6 +28,14 @@ Stack::Stack(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Stack::~Stack() { shutdown(); }
 
 Result<std::unique_ptr<Stack>> Stack::start(StackConfig config, InviteHandler on_invite) {
+  auto stack = create(std::move(config));
+  if (!stack) return stack.error();
+  auto running = (*stack)->run(std::move(on_invite));
+  if (!running) return running.error();
+  return stack;
+}
+
+Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
   auto fail = [](std::string message) { return make_error(ErrorCode::internal_error, std::move(message)); };
   if (config.listen.empty()) return fail("sip: no listen address configured");
   std::vector<ListenAddress> listen;
@@ -45,23 +57,35 @@ Result<std::unique_ptr<Stack>> Stack::start(StackConfig config, InviteHandler on
 
   auto impl = std::make_unique<Impl>();
   impl->executor = std::make_shared<SipExecutor>();
-  if (!impl->executor->valid()) return fail("sip: eventfd() failed");
-  impl->core = std::make_unique<StackCore>(std::move(config), std::move(on_invite), std::move(listen),
-                                           impl->executor);
+  if (!impl->executor->valid()) return fail("sip: eventfd() or timerfd_create() failed");
+  impl->context = std::make_unique<SipContext>(impl->executor);
+  impl->config = std::move(config);
+  impl->listen = std::move(listen);
+  return std::unique_ptr<Stack>(new Stack(std::move(impl)));
+}
+
+Status Stack::run(InviteHandler on_invite) {
+  auto fail = [](std::string message) { return make_error(ErrorCode::internal_error, std::move(message)); };
+  if (impl_->core) return fail("sip: the stack is already running");
+  impl_->core = std::make_unique<StackCore>(std::move(impl_->config), std::move(on_invite),
+                                            std::move(impl_->listen), impl_->executor,
+                                            impl_->context.get());
   std::promise<std::string> started;
   auto outcome = started.get_future();
-  impl->thread = std::thread([core = impl->core.get(), p = std::move(started)]() mutable {
+  impl_->thread = std::thread([core = impl_->core.get(), p = std::move(started)]() mutable {
     core->run(std::move(p));
   });
   std::string error = outcome.get();
   if (!error.empty()) {
-    impl->thread.join();
+    impl_->thread.join();
+    impl_->stopped = true;
     return fail("sip: " + error);
   }
-  return std::unique_ptr<Stack>(new Stack(std::move(impl)));
+  return Ok{};
 }
 
 void Stack::drain() {
+  if (!impl_->core) return;
   impl_->executor->post([core = impl_->core.get()] { core->begin_drain(); });
 }
 
@@ -72,10 +96,37 @@ void Stack::shutdown() {
     return;
   }
   impl_->stopped = true;
+  if (!impl_->core) return;
   impl_->executor->post([core = impl_->core.get()] { core->begin_shutdown(); });
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-std::size_t Stack::active_legs() const { return impl_->core->active_legs(); }
+std::size_t Stack::active_legs() const { return impl_->core ? impl_->core->active_legs() : 0; }
+
+boost::asio::any_io_executor Stack::executor() const { return impl_->context->get_executor(); }
+
+namespace {
+class ExecutorTimer final : public SipTimer {
+ public:
+  explicit ExecutorTimer(std::shared_ptr<SipExecutor> executor) : executor_(std::move(executor)) {}
+  ~ExecutorTimer() override { cancel(); }
+  void arm(std::chrono::steady_clock::time_point deadline, std::function<void()> fire) override {
+    cancel();
+    id_ = executor_->arm(deadline, std::move(fire));
+  }
+  void cancel() override {
+    if (id_ != 0) executor_->cancel(id_);
+    id_ = 0;
+  }
+
+ private:
+  std::shared_ptr<SipExecutor> executor_;
+  SipExecutor::TimerId id_ = 0;
+};
+}  // namespace
+
+std::unique_ptr<SipTimer> Stack::make_timer() const {
+  return std::make_unique<ExecutorTimer>(impl_->executor);
+}
 
 }  // namespace swmld::sip

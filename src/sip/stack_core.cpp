@@ -7,6 +7,7 @@
 
 #include "incoming.hpp"
 #include "leg.hpp"
+#include "sip_context.hpp"
 #include "sofia_log.hpp"
 
 namespace swmld::sip {
@@ -18,13 +19,36 @@ constexpr const char* kAccept = "application/sdp, message/sipfrag, application/d
 // su_root wake-up of the executor's eventfd.
 int on_executor_ready(StackCore* /*root magic*/, su_wait_t* /*wait*/, SipExecutor* executor) noexcept {
   try {
-    executor->drain();
+    executor->on_eventfd();
   } catch (const std::exception& e) {
     spdlog::error("sip: posted task threw: {}", e.what());
   } catch (...) {
     spdlog::error("sip: posted task threw");
   }
   return 0;
+}
+
+// su_root wake-up of the executor's timerfd.
+int on_timers_due(StackCore* /*root magic*/, su_wait_t* /*wait*/, SipExecutor* executor) noexcept {
+  try {
+    executor->fire_due();
+  } catch (const std::exception& e) {
+    spdlog::error("sip: timer task threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("sip: timer task threw");
+  }
+  return 0;
+}
+
+// The executor's local wake-up: a zero-delay timer armed by posts made on this thread.
+void on_local_wakeup(StackCore* core, su_timer_t* /*timer*/, StackCore* /*arg*/) noexcept {
+  try {
+    core->executor()->drain();
+  } catch (const std::exception& e) {
+    spdlog::error("sip: posted task threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("sip: posted task threw");
+  }
 }
 
 void on_shutdown_timeout(StackCore* core, su_timer_t* /*timer*/, StackCore* /*arg*/) noexcept {
@@ -36,11 +60,13 @@ bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == 
 }  // namespace
 
 StackCore::StackCore(StackConfig config, Stack::InviteHandler on_invite,
-                     std::vector<ListenAddress> listen, std::shared_ptr<SipExecutor> executor)
+                     std::vector<ListenAddress> listen, std::shared_ptr<SipExecutor> executor,
+                     SipContext* context)
     : config_(std::move(config)),
       on_invite_(std::move(on_invite)),
       listen_(std::move(listen)),
       executor_(std::move(executor)),
+      context_(context),
       ports_(config_.rtp_ports.first, config_.rtp_ports.second),
       next_session_id_(static_cast<std::uint64_t>(
           std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
@@ -50,14 +76,20 @@ void StackCore::run(std::promise<std::string> started) {
   root_ = su_root_create(this);
   std::string error;
   su_wait_t wait[1];
+  su_wait_t timer_wait[1];
   if (!root_) {
     error = "su_root_create failed";
   } else {
     su_root_threading(root_, 0);  // nua_create must not start a thread of its own
-    executor_->bind_to_current_thread();
+    wakeup_timer_ = su_timer_create(su_root_task(root_), 0);
+    executor_->bind_to_current_thread([this] {
+      if (wakeup_timer_) su_timer_set_interval(wakeup_timer_, on_local_wakeup, this, 0);
+    });
     if (su_wait_create(wait, executor_->fd(), SU_WAIT_IN) != 0 ||
-        su_root_register(root_, wait, on_executor_ready, executor_.get(), 0) < 0)
-      error = "cannot register the SIP thread's wake-up descriptor";
+        su_root_register(root_, wait, on_executor_ready, executor_.get(), 0) < 0 ||
+        su_wait_create(timer_wait, executor_->timer_fd(), SU_WAIT_IN) != 0 ||
+        su_root_register(root_, timer_wait, on_timers_due, executor_.get(), 0) < 0)
+      error = "cannot register the SIP thread's wake-up descriptors";
     else
       error = create_nua();
   }
@@ -72,8 +104,15 @@ void StackCore::run(std::promise<std::string> started) {
     for (auto& [ptr, leg] : legs_) leg->force_terminated("shutdown");
     legs_.clear();
     active_ = 0;
+    // Work living on this thread (engine.mode: sip_thread) has just seen its legs end: let
+    // it run to its end (bounded), then destroy whatever is left, here.
+    for (int round = 0; round < 256 && executor_->drain() > 0; ++round) {
+    }
   }
   executor_->close();
+  if (wakeup_timer_) su_timer_destroy(wakeup_timer_);
+  wakeup_timer_ = nullptr;
+  if (context_) context_->shut_down();
   if (root_) su_root_destroy(root_);
   root_ = nullptr;
   su_deinit();

@@ -20,7 +20,7 @@ namespace swmld::sip {
 class StackCore {
  public:
   StackCore(StackConfig config, Stack::InviteHandler on_invite, std::vector<ListenAddress> listen,
-            std::shared_ptr<SipExecutor> executor);
+            std::shared_ptr<SipExecutor> executor, class SipContext* context);
   StackCore(const StackCore&) = delete;
   StackCore& operator=(const StackCore&) = delete;
 
@@ -58,11 +58,13 @@ class StackCore {
   Stack::InviteHandler on_invite_;
   std::vector<ListenAddress> listen_;
   std::shared_ptr<SipExecutor> executor_;
+  class SipContext* context_;  // shut down here when the loop has ended
   PortPool ports_;
 
   su_root_t* root_ = nullptr;
   nua_t* nua_ = nullptr;
   su_timer_t* shutdown_timer_ = nullptr;
+  su_timer_t* wakeup_timer_ = nullptr;  // the executor's local wake-up
   bool draining_ = false;
   bool shutting_down_ = false;
   std::unordered_map<LegImpl*, std::shared_ptr<LegImpl>> legs_;

@@ -1,6 +1,7 @@
 // Running one SWML document on one call: the engine's public entry point.
-// A CallRun lives on its own strand of a shared io_context; everything it owns is touched
-// only there, so call state needs no locks (design.md §3).
+// A CallRun lives on its own strand (an executor that runs one handler at a time: a strand of
+// the engine threads' io_context, or the SIP thread); everything it owns is touched only
+// there, so call state needs no locks (design.md §3).
 #pragma once
 
 #include <chrono>
@@ -19,6 +20,16 @@
 #include "swmld/swml/expression.hpp"
 
 namespace swmld::engine {
+
+// Deadlines of a call's waits. arm() replaces an earlier arming; `fire` runs once, on any
+// thread, at the deadline unless cancel() or a new arm() came first. The engine posts what
+// `fire` does to the call's strand itself.
+class WaitTimer {
+ public:
+  virtual ~WaitTimer() = default;
+  virtual void arm(std::chrono::steady_clock::time_point deadline, std::function<void()> fire) = 0;
+  virtual void cancel() = 0;
+};
 
 struct EngineConfig {
   int max_steps = 10000;         // per call; a runaway document ends with an error
@@ -45,6 +56,9 @@ struct EngineConfig {
   // Counters of steps and REFER results (swmld_steps_total, swmld_refer_results_total);
   // may be null. Must outlive every call.
   Metrics* metrics = nullptr;
+  // Makes each call's WaitTimer. Null: an Asio steady_timer, which needs the calls' executor
+  // to belong to an io_context. `engine.mode: sip_thread` supplies the SIP thread's timers.
+  std::function<std::unique_ptr<WaitTimer>()> make_timer;
 };
 
 // What the executor reaches the world through. The per-call ports are owned by the run;
@@ -79,8 +93,9 @@ struct CallOutcome {
 
 class CallRun {
  public:
-  // Starts running `setup.document` on a new strand of `executor`. `done` runs once, on the
-  // call's strand, after the call has ended and nothing of it is pending any more.
+  // Starts running `setup.document` on `executor`, which must run one handler at a time (a
+  // strand, or a context run by a single thread): it becomes the call's strand. `done` runs
+  // once, there, after the call has ended and nothing of it is pending any more.
   static std::shared_ptr<CallRun> start(boost::asio::any_io_executor executor,
                                         const EngineConfig& config, CallPorts ports,
                                         CallSetup setup,

@@ -2,12 +2,15 @@
 // hands every inbound INVITE over as a Leg. No Sofia-SIP type appears here (pimpl).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
 
 #include "swmld/core/error.hpp"
 
@@ -88,6 +91,17 @@ class Leg {
   virtual const IncomingCall& info() const = 0;         // any thread
 };
 
+// A timer that fires on the SIP thread (Stack::make_timer). Any thread may arm, cancel and
+// destroy it, also after the stack has shut down (it then never fires).
+class SipTimer {
+ public:
+  virtual ~SipTimer() = default;
+  // `fire` runs once, on the SIP thread, at `deadline` unless cancel() or another arm() comes
+  // first.
+  virtual void arm(std::chrono::steady_clock::time_point deadline, std::function<void()> fire) = 0;
+  virtual void cancel() = 0;
+};
+
 class Stack {
  public:
   // Runs ON THE SIP THREAD for every acceptable new INVITE; must return quickly (admission
@@ -97,6 +111,10 @@ class Stack {
   // Starts the SIP thread and binds every listen address; an Error names the address that
   // could not be parsed or bound.
   static Result<std::unique_ptr<Stack>> start(StackConfig config, InviteHandler on_invite);
+  // The same in two steps: create() checks the configuration and the listen addresses and
+  // makes executor() and make_timer() usable; run() starts the SIP thread and binds.
+  static Result<std::unique_ptr<Stack>> create(StackConfig config);
+  Status run(InviteHandler on_invite);
 
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
@@ -109,6 +127,13 @@ class Stack {
   // destroys the stack on the SIP thread and joins it. Idempotent. Any thread but the SIP one.
   void shutdown();
   std::size_t active_legs() const;  // legs not terminated yet; any thread
+
+  // The SIP thread as an Asio executor, for work that should live there (engine.mode:
+  // sip_thread). Handlers run on the SIP thread in FIFO order, never inline in the caller.
+  // After the loop ends at shutdown, queued handlers and the context's services (strands)
+  // are destroyed on the SIP thread, unrun. Valid while the Stack exists.
+  boost::asio::any_io_executor executor() const;
+  std::unique_ptr<SipTimer> make_timer() const;
 
  private:
   class Impl;

@@ -2,7 +2,9 @@
 // sipfrags to the transfer's real outcome (design.md §6). Sets sip_refer_to,
 // sip_refer_response_code, sip_refer_to_response_code, sip_refer_result and return_value,
 // posts calling.call.refer callbacks, and logs one `refer_result` record.
-#include <regex>
+#include <algorithm>
+#include <cctype>
+#include <string_view>
 
 #include "args.hpp"
 #include "methods.hpp"
@@ -11,13 +13,53 @@
 namespace swmld::engine::methods {
 namespace {
 
-bool valid_refer_target(const std::string& uri) {
-  // sip:/sips: with a host part, or tel: with a number; no spaces or angle brackets.
-  static const std::regex sip_re(R"(^sips?:([^@\s<>]+@)?[A-Za-z0-9.\-\[\]:]+(;[^\s<>]*)?(\?[^\s<>]*)?$)",
-                                 std::regex::icase);
-  static const std::regex tel_re(R"(^tel:\+?[0-9*#A-Da-d][0-9*#A-Da-d\-.()]*(;[^\s<>]*)?$)",
-                                 std::regex::icase);
-  return std::regex_match(uri, sip_re) || std::regex_match(uri, tel_re);
+// Case-insensitive "does `s` start with `prefix`" (prefix in lower case).
+bool starts_with_nocase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+// A host[:port] of a sip:/sips: URI up to its ";params" or "?headers".
+bool valid_hostport(std::string_view s) {
+  std::string_view host = s.substr(0, s.find_first_of(";?"));
+  if (host.empty()) return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '[' ||
+           c == ']' || c == ':';
+  });
+}
+
+bool tel_char(char c) {
+  return std::isdigit(static_cast<unsigned char>(c)) || c == '*' || c == '#' ||
+         (std::tolower(static_cast<unsigned char>(c)) >= 'a' &&
+          std::tolower(static_cast<unsigned char>(c)) <= 'd');
+}
+
+// sip:/sips: with a host part (an optional user@ before it), or tel: with a number; no
+// white space or angle brackets anywhere. Hand-written: this runs once per REFER.
+bool valid_refer_target(std::string_view uri) {
+  if (std::any_of(uri.begin(), uri.end(), [](char c) {
+        return std::isspace(static_cast<unsigned char>(c)) || c == '<' || c == '>';
+      }))
+    return false;
+  if (starts_with_nocase(uri, "sip:") || starts_with_nocase(uri, "sips:")) {
+    std::string_view rest = uri.substr(uri.find(':') + 1);
+    auto at = rest.find('@');
+    return valid_hostport(rest) || (at != std::string_view::npos && at > 0 &&
+                                    valid_hostport(rest.substr(at + 1)));
+  }
+  if (starts_with_nocase(uri, "tel:")) {
+    std::string_view number = uri.substr(4);
+    number = number.substr(0, number.find(';'));
+    if (!number.empty() && number.front() == '+') number.remove_prefix(1);
+    if (number.empty() || !tel_char(number.front())) return false;
+    return std::all_of(number.begin() + 1, number.end(), [](char c) {
+      return tel_char(c) || c == '-' || c == '.' || c == '(' || c == ')';
+    });
+  }
+  return false;
 }
 
 std::string code_text(int code) { return code > 0 ? std::to_string(code) : std::string(); }

@@ -1,5 +1,7 @@
 // sip_refer against a far end whose timing the test controls: the orderings and races a
 // simulated call cannot show (design.md §6).
+#include <algorithm>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -73,6 +75,59 @@ struct Harness {
     return out;
   }
 };
+
+// Which to_uri values are REFERred and which end at once with result "error".
+TEST(SipRefer, ToUriMustBeASipSipsOrTelUri) {
+  struct Case {
+    const char* uri;
+    bool sent;
+  };
+  const Case cases[] = {
+      {"sip:alice@example.com", true},
+      {"SIP:alice@example.com:5070;transport=tcp", true},
+      {"sips:[2001:db8::1]:5061", true},
+      {"sip:example.com", true},
+      {"sip:bob@10.0.0.1?X-Foo=bar", true},
+      {"sip:a;b@host", true},  // user part with ';' (an escaped-free user)
+      {"tel:+1-555-0100", true},
+      {"TEL:*98#;phone-context=example.com", true},
+      {"tel:(555)0100", false},  // the number must start with a digit, *, # or A-D
+      {"tel:+", false},
+      {"tel:", false},
+      {"sip:", false},
+      {"sip:@host", false},
+      {"sip:alice@", false},
+      {"sip:alice@exa mple.com", false},
+      {"<sip:alice@example.com>", false},
+      {"sip:alice@example.com>", false},
+      {"sip:alice@ex_ample.com", false},
+      {"mailto:alice@example.com", false},
+      {"alice@example.com", false},
+      {"", false},
+  };
+  for (const auto& tc : cases) {
+    SCOPED_TRACE(tc.uri);
+    Harness h;
+    std::string doc = std::string(R"(
+version: 1.0.0
+sections:
+  main:
+    - sip_refer: {to_uri: ")") + tc.uri + R"("}
+)";
+    h.start(doc.c_str(), [](FakeCall& c) {
+      c.on_refer = [&c](const ReferRequest&) {
+        c.events->on_refer_response(202);
+        c.events->on_refer_notify(200, true);
+      };
+    });
+    h.run_for(std::chrono::seconds(5));
+    ASSERT_TRUE(h.outcome);
+    bool sent = std::find(h.rec.actions.begin(), h.rec.actions.end(),
+                          std::string("refer ") + tc.uri) != h.rec.actions.end();
+    EXPECT_EQ(sent, tc.sent);
+    EXPECT_EQ(h.outcome->vars["sip_refer_result"], tc.sent ? "success" : "error");
+  }
+}
 
 TEST(SipRefer, NotifyBeforeTheAcceptedResponseStillSucceeds) {
   Harness h;
