@@ -11,6 +11,13 @@ find_package(CLI11 REQUIRED)
 find_package(CURL REQUIRED)
 find_package(OpenSSL REQUIRED)
 pkg_check_modules(SOFIA REQUIRED IMPORTED_TARGET sofia-sip-ua)
+if(SWMLD_JEMALLOC AND (SWMLD_SANITIZE OR SWMLD_FUZZ))
+  message(STATUS "swmld: jemalloc off (sanitizers replace malloc)")
+  set(SWMLD_JEMALLOC OFF)
+endif()
+if(SWMLD_JEMALLOC)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+endif()
 
 # Duktape: Debian ships the single-file source beside the shared library. We compile it
 # ourselves with a patched copy of its generated duk_config.h that turns on the interrupt

@@ -109,6 +109,12 @@ class Swmld:
             if self.proc.poll() is not None:
                 raise AssertionError(f"swmld exited with {self.proc.returncode}: {self.text()}")
             if "swmld listening" in self.text():
+                # The suite runs in both engine modes (tests/CMakeLists.txt): make sure the
+                # one asked for is the one running.
+                mode = self.env.get("SWMLD_ENGINE_MODE", "sip_thread")
+                expect = "interpreter on the SIP thread" if mode == "sip_thread" else "engine thread(s)"
+                if expect not in self.text():
+                    raise AssertionError(f"engine.mode {mode}: '{expect}' not in the start-up log")
                 return
             time.sleep(0.05)
         raise AssertionError("swmld did not start listening within %ss" % timeout)

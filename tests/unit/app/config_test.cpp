@@ -81,6 +81,27 @@ TEST(Config, ValidateNamesTheKey) {
   EXPECT_NE(validate(c).error().message.find("'rtp.codecs'"), std::string::npos);
 }
 
+TEST(Config, EngineModeFromFileAndEnvironmentAndChecked) {
+  Config defaults;
+  EXPECT_EQ(defaults.engine_mode, "sip_thread");
+  auto c = load_config(write("f.yaml", "engine: {mode: threads, threads: 3}\nroutes: [{swml: a.yaml}]\n"));
+  ASSERT_TRUE(c.ok()) << c.error().str();
+  EXPECT_EQ(c->engine_mode, "threads");
+  EXPECT_EQ(c->engine_threads, 3);
+  EXPECT_TRUE(validate(*c).ok());
+  ::setenv("SWMLD_ENGINE_MODE", "sip_thread", 1);
+  auto e = load_config(write("g.yaml", "engine: {mode: threads}\nroutes: [{swml: a.yaml}]\n"));
+  ::unsetenv("SWMLD_ENGINE_MODE");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->engine_mode, "sip_thread");
+  e->engine_mode = "fibers";
+  auto v = validate(*e);
+  ASSERT_FALSE(v.ok());
+  EXPECT_NE(v.error().message.find("'engine.mode': must be sip_thread or threads, got 'fibers'"),
+            std::string::npos)
+      << v.error().message;
+}
+
 TEST(DocumentFetch, ContentTypeStatusAndValidation) {
   using H = std::vector<std::pair<std::string, std::string>>;
   auto ok = parse_fetched_document("https://u:pw@h/doc", 200, H{{"Content-Type", "text/x-yaml; charset=utf-8"}},
