@@ -248,10 +248,12 @@ asio::awaitable<Flow> Call::run_step(const swml::Step& step, std::size_t index) 
   }
   current_step_ = &step;  // a nested block may have moved it
   current_index_ = index;
-  if (config_.metrics)
-    config_.metrics->inc("swmld_steps_total",
-                         "method=\"" + step.method + "\",outcome=\"" +
-                             (flow.kind == Flow::Kind::error ? "error" : "ok") + "\"");
+  if (config_.metrics) {
+    thread_local std::string labels;  // reused: no allocation per step
+    labels.assign("method=\"").append(step.method).append("\",outcome=\"");
+    labels.append(flow.kind == Flow::Kind::error ? "error" : "ok").append("\"");
+    config_.metrics->inc("swmld_steps_total", labels);
+  }
   co_return located(std::move(flow));
 }
 

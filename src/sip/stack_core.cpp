@@ -16,39 +16,33 @@ namespace {
 constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO";
 constexpr const char* kAccept = "application/sdp, message/sipfrag, application/dtmf-relay";
 
+// Runs queued work or timers from a Sofia callback: nothing may throw into Sofia.
+template <typename F>
+void guarded(const char* what, F&& f) noexcept {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    spdlog::error("sip: {} threw: {}", what, e.what());
+  } catch (...) {
+    spdlog::error("sip: {} threw", what);
+  }
+}
+
 // su_root wake-up of the executor's eventfd.
 int on_executor_ready(StackCore* /*root magic*/, su_wait_t* /*wait*/, SipExecutor* executor) noexcept {
-  try {
-    executor->on_eventfd();
-  } catch (const std::exception& e) {
-    spdlog::error("sip: posted task threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("sip: posted task threw");
-  }
+  guarded("posted task", [executor] { executor->on_eventfd(); });
   return 0;
 }
 
 // su_root wake-up of the executor's timerfd.
 int on_timers_due(StackCore* /*root magic*/, su_wait_t* /*wait*/, SipExecutor* executor) noexcept {
-  try {
-    executor->fire_due();
-  } catch (const std::exception& e) {
-    spdlog::error("sip: timer task threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("sip: timer task threw");
-  }
+  guarded("timer task", [executor] { executor->fire_due(); });
   return 0;
 }
 
 // The executor's local wake-up: a zero-delay timer armed by posts made on this thread.
 void on_local_wakeup(StackCore* core, su_timer_t* /*timer*/, StackCore* /*arg*/) noexcept {
-  try {
-    core->executor()->drain();
-  } catch (const std::exception& e) {
-    spdlog::error("sip: posted task threw: {}", e.what());
-  } catch (...) {
-    spdlog::error("sip: posted task threw");
-  }
+  guarded("posted task", [core] { core->executor()->drain(); });
 }
 
 void on_shutdown_timeout(StackCore* core, su_timer_t* /*timer*/, StackCore* /*arg*/) noexcept {

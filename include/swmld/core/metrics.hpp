@@ -34,7 +34,8 @@ class Metrics {
   struct Family {
     std::string type = "counter";
     std::string help;
-    std::map<std::string, std::unique_ptr<std::atomic<std::int64_t>>> series;  // labels -> value
+    // labels -> value; std::less<> finds by string_view without building a string
+    std::map<std::string, std::unique_ptr<std::atomic<std::int64_t>>, std::less<>> series;
   };
   mutable std::mutex mu_;
   std::map<std::string, Family, std::less<>> families_;

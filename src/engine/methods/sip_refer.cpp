@@ -88,6 +88,7 @@ asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
   // One callback per state change: "accepted" (REFER answered 2xx), "progress" (each
   // provisional sipfrag), then the result. Each carries the codes known for that state.
   auto callback = [&](const std::string& state, int notify_code) {
+    if (status_url.empty()) return;  // nothing to build
     Value p = Value::object();
     p["sip_refer_to"] = req.to_uri;
     p["state"] = state;
