@@ -228,16 +228,21 @@ TEST(SipContext, ShutDownDestroysWhatIsStillQueued) {
   std::weak_ptr<int> watch = owned;
   {
     Loop loop;
-    auto strand = boost::asio::make_strand(boost::asio::any_io_executor(loop.context().get_executor()));
     std::promise<void> blocked;
     std::promise<void> release;
-    // Hold the loop so the strand's next handler stays queued until stop().
-    boost::asio::post(strand, [&] {
-      blocked.set_value();
-      release.get_future().wait();
-    });
-    blocked.get_future().wait();
-    boost::asio::post(strand, [o = owned] { *o = 1; });
+    {
+      // Like an io_context's, the context's strands must not outlive it: this one goes
+      // out of scope first; its queued handler keeps what it needs.
+      auto strand =
+          boost::asio::make_strand(boost::asio::any_io_executor(loop.context().get_executor()));
+      // Hold the loop so the strand's next handler stays queued until stop().
+      boost::asio::post(strand, [&] {
+        blocked.set_value();
+        release.get_future().wait();
+      });
+      blocked.get_future().wait();
+      boost::asio::post(strand, [o = owned] { *o = 1; });
+    }
     owned.reset();
     release.set_value();
     loop.stop();
