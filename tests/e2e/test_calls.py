@@ -181,6 +181,31 @@ def sigterm_drains_calls_then_exits_0(workdir):
 
 
 @case
+def drain_timeout_ends_the_calls_left_then_exits_0(workdir):
+    # A call still running when shutdown.drain_timeout expires is ended with a BYE (on the
+    # SIP thread in engine.mode sip_thread, by the engine threads otherwise) and swmld exits 0.
+    s = Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": WAIT_THEN_HANGUP % 60000},
+              extra={"shutdown": {"drain_timeout": 1}})
+    s.start()
+    try:
+        t, out = background_call(workdir, s.port)
+        wait_active(s, 1)
+        started = time.time()
+        s.proc.send_signal(15)
+        assert s.proc.wait(15) == 0
+        elapsed = time.time() - started
+        t.join(30)
+        assert out["res"].rc == 0, "the caller did not get a BYE: " + out["res"].out
+        assert 1 <= elapsed < 10, elapsed
+        text = s.text()
+        assert "drain timeout: ending 1 call(s)" in text, text[-2000:]
+        assert "ended: remote_hangup" in text, text[-2000:]
+        assert "swmld stopped" in text, text[-2000:]
+    finally:
+        s.stop()
+
+
+@case
 def options_ping(workdir):
     with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": "- hangup\n"}) as s:
         res = sipp(workdir, "uac_options_ping.xml", s.port)

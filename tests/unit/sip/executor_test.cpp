@@ -156,14 +156,18 @@ TEST(SipExecutor, PostsOnTheSipThreadUseTheLocalWakeUpNotTheEventfd) {
 TEST(SipExecutor, TasksPostedWhileDrainingRunInTheSameDrain) {
   Loop loop;
   std::vector<int> seen;
+  std::promise<void> done;
   on_loop(loop, [&] {
     loop.ex().post([&] {
       seen.push_back(2);
-      loop.ex().post([&] { seen.push_back(3); });
+      loop.ex().post([&] {
+        seen.push_back(3);
+        done.set_value();
+      });
     });
     seen.push_back(1);
   });
-  on_loop(loop, [] {});
+  done.get_future().wait();  // after 3 the loop touches `seen` no more
   EXPECT_EQ(seen, (std::vector<int>{1, 2, 3}));
   EXPECT_EQ(loop.local_wakeups(), 0);  // posted inside drain(): it loops, no wake-up needed
 }
