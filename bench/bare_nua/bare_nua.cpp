@@ -2,7 +2,6 @@
 // interpreter. Answers every INVITE with a fixed SDP, REFERs to sip:target@example.com on ACK,
 // sends BYE after the final NOTIFY (or a REFER failure), and prints CPU time per call at exit.
 //   bare_nua [sip:127.0.0.1:5070] [max-calls]      (SIGINT/SIGTERM to stop)
-#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdio>
@@ -23,6 +22,8 @@
 #pragma GCC diagnostic pop
 
 extern "C" su_log_t nua_log[];  // exported by libsofia-sip-ua, declared in no header
+
+#include "common/cpu_seconds.hpp"
 
 namespace {
 
@@ -86,12 +87,7 @@ void check_stop(su_root_magic_t* magic, su_timer_t* /*t*/, su_timer_arg_t* /*arg
   if (g_stop) su_root_break(static_cast<Counters*>(static_cast<void*>(magic))->root);
 }
 
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
+using swmld::bench::cpu_seconds;
 
 }  // namespace
 

@@ -15,7 +15,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +27,8 @@
 #include <string>
 #include <strings.h>
 #include <unordered_map>
+
+#include "common/cpu_seconds.hpp"
 
 namespace {
 
@@ -51,12 +52,7 @@ std::size_t complete_request(const std::string& buf) {
   return buf.size() >= head + length ? head + length : 0;
 }
 
-double cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
+using swmld::bench::cpu_seconds;
 
 }  // namespace
 

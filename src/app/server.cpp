@@ -9,6 +9,7 @@
 #include <csignal>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <thread>
 
@@ -195,13 +196,12 @@ class Server::Impl {
     auto stack = sip::Stack::create(sc);
     if (!stack) return stack.error();
     stack_ = std::move(*stack);
+    // Each call's strand: the SIP thread itself, or a new strand of the engine threads.
     if (on_sip_thread) {
-      call_executor_ = stack_->executor();
-      engine_config_.make_timer = [stack = stack_.get()] {
-        return std::make_unique<SipWaitTimer>(stack->make_timer());
-      };
+      new_call_executor_ = [executor = stack_->executor()] { return executor; };
+      engine_config_.make_timer = [stack = stack_.get()] { return stack->make_timer(); };
     } else {
-      call_executor_ = io_.get_executor();
+      new_call_executor_ = [this] { return boost::asio::any_io_executor(boost::asio::make_strand(io_)); };
     }
     auto running = stack_->run([this](std::shared_ptr<sip::Leg> leg) { on_invite(leg); });
     if (!running) return running.error();
@@ -319,10 +319,7 @@ class Server::Impl {
     ++active_;
     metrics_.inc("swmld_calls_total");
     std::string ctx = setup.log_context;
-    auto executor = config_.engine_mode == "sip_thread"
-                        ? call_executor_
-                        : boost::asio::any_io_executor(boost::asio::make_strand(io_));
-    auto run = engine::CallRun::start(std::move(executor), engine_config_, std::move(ports),
+    auto run = engine::CallRun::start(new_call_executor_(), engine_config_, std::move(ports),
                                       std::move(setup), [this, ctx](engine::CallOutcome o) {
                                         --active_;
                                         metrics_.inc("swmld_calls_ended_total",
@@ -402,7 +399,7 @@ class Server::Impl {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::vector<std::thread> engine_threads_;
-  boost::asio::any_io_executor call_executor_;  // where calls run: the SIP thread or io_
+  std::function<boost::asio::any_io_executor()> new_call_executor_;  // set once in start()
   std::unique_ptr<http::Client> http_;
   std::unique_ptr<http::EventPoster> poster_;
   std::shared_ptr<HttpDocumentFetcher> fetcher_;  // refers to *http_: reset http_ first

@@ -5,26 +5,12 @@
 #include <functional>
 #include <memory>
 
-#include "swmld/engine/executor.hpp"
 #include "swmld/engine/ports.hpp"
 #include "swmld/sip/stack.hpp"
 
 namespace swmld::app {
 
 // engine::CallControl over a sip::Leg. Leg methods are thread-safe and never block.
-// A call's wait deadlines on the SIP thread (engine.mode: sip_thread).
-class SipWaitTimer final : public engine::WaitTimer {
- public:
-  explicit SipWaitTimer(std::unique_ptr<sip::SipTimer> timer) : timer_(std::move(timer)) {}
-  void arm(std::chrono::steady_clock::time_point deadline, std::function<void()> fire) override {
-    timer_->arm(deadline, std::move(fire));
-  }
-  void cancel() override { timer_->cancel(); }
-
- private:
-  std::unique_ptr<sip::SipTimer> timer_;
-};
-
 class SipCallControl final : public engine::CallControl {
  public:
   // `fetch_failure_code`: the reject code when the call's document cannot be fetched

@@ -49,10 +49,10 @@ class EventSink final : public CallEvents {
 };
 
 namespace {
-// The default WaitTimer: an Asio steady_timer on the calls' io_context.
-class AsioWaitTimer final : public WaitTimer {
+// The default wait timer: an Asio steady_timer on the calls' io_context.
+class AsioTimer final : public DeadlineTimer {
  public:
-  explicit AsioWaitTimer(const asio::any_io_executor& executor) : timer_(executor) {}
+  explicit AsioTimer(const asio::any_io_executor& executor) : timer_(executor) {}
   void arm(Clock::time_point deadline, std::function<void()> fire) override {
     timer_.expires_at(deadline);  // aborts a pending wait
     timer_.async_wait([fire = std::move(fire)](const boost::system::error_code& ec) {
@@ -81,7 +81,7 @@ Call::Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts
       ports_(std::move(ports)),
       strand_(std::move(executor)),
       timer_(config.make_timer ? config.make_timer()
-                               : std::make_unique<AsioWaitTimer>(strand_)),
+                               : std::make_unique<AsioTimer>(strand_)),
       park_(strand_),
       done_(std::move(done)),
       call_(std::move(setup.call)),
@@ -343,7 +343,7 @@ asio::awaitable<bool> Call::wait_until_at(const std::function<bool()>& ready,
     });
   }
   struct Disarm {
-    WaitTimer* timer;
+    DeadlineTimer* timer;
     ~Disarm() {
       if (timer) timer->cancel();
     }

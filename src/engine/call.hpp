@@ -153,7 +153,7 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   const EngineConfig& config_;
   CallPorts ports_;
   Strand strand_;
-  std::unique_ptr<WaitTimer> timer_;  // deadlines of waits
+  std::unique_ptr<DeadlineTimer> timer_;  // deadlines of waits
   std::uint64_t wait_seq_ = 0;  // numbers the waits, so a timer wakes only its own
   Parking park_;                        // the one place the run coroutine waits
   std::function<void(CallOutcome)> done_;

@@ -1,6 +1,7 @@
-// Where a call's coroutine waits: one parked continuation per call, resumed by wake(). The continuation is owned by a service of the strand's execution
-// context, not by the call, so a context that shuts down with calls still waiting destroys
-// them (coroutine frames and the calls they keep alive) instead of leaking a cycle.
+// Where a call's coroutine waits: one parked continuation per call, resumed by wake(). The
+// continuation is owned by a service of the strand's execution context, not by the call, so
+// a context that shuts down with calls still waiting destroys them (coroutine frames and the
+// calls they keep alive) instead of leaking a cycle.
 #pragma once
 
 #include <mutex>
@@ -15,8 +16,6 @@
 #include "swmld/core/task.hpp"
 
 namespace swmld::engine {
-
-class ParkService;
 
 struct ParkSlot {
   Task continuation;  // empty while nothing is parked

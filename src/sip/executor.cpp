@@ -1,4 +1,4 @@
-// SipExecutor: eventfd + deque posting into the SIP thread, timerfd-driven timers.
+// SipExecutor: eventfd + queue posting into the SIP thread, timerfd-driven timers.
 #include "executor.hpp"
 
 #include <sys/eventfd.h>
@@ -38,12 +38,7 @@ bool SipExecutor::post(Task fn) {
     wake = queue_.empty() && !(local && draining_);
     queue_.push_back(std::move(fn));
   }
-  if (wake) {
-    if (local && local_wakeup_)
-      local_wakeup_();
-    else
-      signal(fd_);
-  }
+  if (wake) wake_loop(local);
   return true;
 }
 
@@ -79,14 +74,15 @@ std::size_t SipExecutor::drain() {
     draining_ = false;
     more = !queue_.empty();
   }
-  // A task chain is still going: continue after Sofia's turn.
-  if (more) {
-    if (local_wakeup_)
-      local_wakeup_();
-    else
-      signal(fd_);
-  }
+  if (more) wake_loop(true);  // a task chain is still going: continue after Sofia's turn
   return ran;
+}
+
+void SipExecutor::wake_loop(bool on_sip_thread) {
+  if (on_sip_thread && local_wakeup_)
+    local_wakeup_();
+  else
+    signal(fd_);
 }
 
 SipExecutor::TimerId SipExecutor::arm(Clock::time_point deadline, Task fn) {

@@ -70,6 +70,8 @@ class SipExecutor {
 
  private:
   void set_timerfd(Clock::time_point at);  // mutex_ held
+  // Makes the loop call drain() soon: the local wake-up on the SIP thread, else the eventfd.
+  void wake_loop(bool on_sip_thread);
 
   int fd_ = -1;
   int timer_fd_ = -1;

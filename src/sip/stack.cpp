@@ -106,7 +106,7 @@ std::size_t Stack::active_legs() const { return impl_->core ? impl_->core->activ
 boost::asio::any_io_executor Stack::executor() const { return impl_->context->get_executor(); }
 
 namespace {
-class ExecutorTimer final : public SipTimer {
+class ExecutorTimer final : public DeadlineTimer {
  public:
   explicit ExecutorTimer(std::shared_ptr<SipExecutor> executor) : executor_(std::move(executor)) {}
   ~ExecutorTimer() override { cancel(); }
@@ -125,7 +125,7 @@ class ExecutorTimer final : public SipTimer {
 };
 }  // namespace
 
-std::unique_ptr<SipTimer> Stack::make_timer() const {
+std::unique_ptr<DeadlineTimer> Stack::make_timer() const {
   return std::make_unique<ExecutorTimer>(impl_->executor);
 }
 

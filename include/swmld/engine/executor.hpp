@@ -12,6 +12,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "swmld/core/deadline_timer.hpp"
 #include "swmld/core/error.hpp"
 #include "swmld/core/metrics.hpp"
 #include "swmld/core/value.hpp"
@@ -20,16 +21,6 @@
 #include "swmld/swml/expression.hpp"
 
 namespace swmld::engine {
-
-// Deadlines of a call's waits. arm() replaces an earlier arming; `fire` runs once, on any
-// thread, at the deadline unless cancel() or a new arm() came first. The engine posts what
-// `fire` does to the call's strand itself.
-class WaitTimer {
- public:
-  virtual ~WaitTimer() = default;
-  virtual void arm(std::chrono::steady_clock::time_point deadline, std::function<void()> fire) = 0;
-  virtual void cancel() = 0;
-};
 
 struct EngineConfig {
   int max_steps = 10000;         // per call; a runaway document ends with an error
@@ -56,9 +47,11 @@ struct EngineConfig {
   // Counters of steps and REFER results (swmld_steps_total, swmld_refer_results_total);
   // may be null. Must outlive every call.
   Metrics* metrics = nullptr;
-  // Makes each call's WaitTimer. Null: an Asio steady_timer, which needs the calls' executor
-  // to belong to an io_context. `engine.mode: sip_thread` supplies the SIP thread's timers.
-  std::function<std::unique_ptr<WaitTimer>()> make_timer;
+  // Makes the timer of each call's wait deadlines (its `fire` may run on any thread: the
+  // engine posts to the call's strand itself). Null: an Asio steady_timer, which needs the
+  // calls' executor to belong to an io_context. `engine.mode: sip_thread` supplies the SIP
+  // thread's timers.
+  std::function<std::unique_ptr<DeadlineTimer>()> make_timer;
 };
 
 // What the executor reaches the world through. The per-call ports are owned by the run;

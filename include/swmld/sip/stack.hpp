@@ -2,7 +2,6 @@
 // hands every inbound INVITE over as a Leg. No Sofia-SIP type appears here (pimpl).
 #pragma once
 
-#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -12,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "swmld/core/deadline_timer.hpp"
 #include "swmld/core/error.hpp"
 
 namespace swmld::sip {
@@ -91,17 +91,6 @@ class Leg {
   virtual const IncomingCall& info() const = 0;         // any thread
 };
 
-// A timer that fires on the SIP thread (Stack::make_timer). Any thread may arm, cancel and
-// destroy it, also after the stack has shut down (it then never fires).
-class SipTimer {
- public:
-  virtual ~SipTimer() = default;
-  // `fire` runs once, on the SIP thread, at `deadline` unless cancel() or another arm() comes
-  // first.
-  virtual void arm(std::chrono::steady_clock::time_point deadline, std::function<void()> fire) = 0;
-  virtual void cancel() = 0;
-};
-
 class Stack {
  public:
   // Runs ON THE SIP THREAD for every acceptable new INVITE; must return quickly (admission
@@ -133,7 +122,9 @@ class Stack {
   // After the loop ends at shutdown, queued handlers and the context's services (strands)
   // are destroyed on the SIP thread, unrun. Valid while the Stack exists.
   boost::asio::any_io_executor executor() const;
-  std::unique_ptr<SipTimer> make_timer() const;
+  // A timer whose `fire` runs on the SIP thread. Any thread may arm, cancel and destroy it,
+  // also after the stack has shut down (it then never fires).
+  std::unique_ptr<DeadlineTimer> make_timer() const;
 
  private:
   class Impl;
