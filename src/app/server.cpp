@@ -26,6 +26,7 @@
 #include "swmld/core/ids.hpp"
 #include "swmld/core/log.hpp"
 #include "swmld/core/metrics.hpp"
+#include "swmld/core/thread_name.hpp"
 #include "swmld/core/url.hpp"
 #include "swmld/engine/executor.hpp"
 #include "swmld/http/client.hpp"
@@ -184,7 +185,12 @@ class Server::Impl {
                   : config_.engine_threads > 0
                       ? config_.engine_threads
                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    for (int i = 0; i < threads; ++i) engine_threads_.emplace_back([this] { io_.run(); });
+    for (int i = 0; i < threads; ++i) {
+      engine_threads_.emplace_back([this, i] {
+        name_this_thread("swmld-engine-" + std::to_string(i));
+        io_.run();
+      });
+    }
 
     sip::StackConfig sc;
     sc.listen = config_.sip_listen;

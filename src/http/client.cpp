@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "swmld/core/thread_name.hpp"
 #include "swmld/http/host_policy.hpp"
 
 namespace swmld::http {
@@ -85,17 +86,22 @@ const std::string* Response::header(std::string_view name) const {
 // One request: the Handle given to the caller and the worker's bookkeeping.
 class Transfer final : public Handle, public std::enable_shared_from_this<Transfer> {
  public:
-  ~Transfer() override { release_curl(); }
+  ~Transfer() override {
+    if (easy_ != nullptr) curl_easy_cleanup(easy_);
+    curl_slist_free_all(header_list_);
+  }
 
   void cancel() override;  // any thread
   bool finished() const override { return finished_.load(); }
 
-  // Worker thread. Frees the easy handle (already removed from the multi handle).
-  void release_curl() {
-    if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  // Worker thread. Takes the easy handle (already removed from the multi handle) back,
+  // for the client to reuse or free.
+  CURL* release_curl() {
+    CURL* e = easy_;
     easy_ = nullptr;
     curl_slist_free_all(header_list_);
     header_list_ = nullptr;
+    return e;
   }
 
   // Set by send(), read-only afterwards.
@@ -147,6 +153,7 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   void drop(const std::shared_ptr<Transfer>& t);  // worker: cancelled
   void fail_all_on_shutdown();
   void publish_gauges();
+  void recycle(Transfer& t);  // worker: the transfer's easy handle back into easy_pool_
 
   void complete_inline(Transfer& t, Response response);  // the caller's thread
 
@@ -168,7 +175,17 @@ class Client::Impl : public std::enable_shared_from_this<Impl> {
   std::vector<std::shared_ptr<Transfer>> cancels_;
   bool stopping_ = false;
 
+  // Guarded by mutex_ too: whether the worker is (about to be) asleep in curl_multi_poll,
+  // and whether somebody has woken it already. A request queued while the worker is awake
+  // needs no wake-up: the worker looks at the queue before it sleeps.
+  bool worker_asleep_ = false;
+  bool wake_sent_ = false;
+
   // Worker thread only.
+  // Easy handles of finished transfers, reset and ready for the next request: reusing them
+  // keeps libcurl's per-handle buffers instead of allocating them for every request.
+  static constexpr std::size_t kEasyPoolMax = 64;
+  std::vector<CURL*> easy_pool_;
   std::unordered_map<CURL*, std::shared_ptr<Transfer>> active_;
   std::vector<std::shared_ptr<Transfer>> waiting_;  // backing off before a retry
 
@@ -206,12 +223,16 @@ Client::Impl::Impl(ClientConfig config) : config_(std::move(config)) {
 
 Client::Impl::~Impl() {
   // The worker has stopped: joined, or it was the last owner. A Handle may be one too.
+  for (CURL* e : easy_pool_) curl_easy_cleanup(e);
   if (multi_ != nullptr) curl_multi_cleanup(multi_);
 }
 
 void Client::Impl::start() {
   // The worker co-owns the state, so a shutdown from its own callback cannot free it early.
-  worker_ = std::thread([self = shared_from_this()] { self->run(); });
+  worker_ = std::thread([self = shared_from_this()] {
+    name_this_thread("swmld-http");
+    self->run();
+  });
   worker_id_.store(worker_.get_id());
 }
 
@@ -225,6 +246,7 @@ std::shared_ptr<Handle> Client::Impl::send(std::shared_ptr<Impl> self, Request r
   t->policy_ = &policy_;
 
   std::string rejected;
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) {
@@ -234,11 +256,13 @@ std::shared_ptr<Handle> Client::Impl::send(std::shared_ptr<Impl> self, Request r
     } else {
       queue_.push_back(t);
       counters_.queued.store(queue_.size());
+      wake = worker_asleep_ && !wake_sent_;
+      wake_sent_ = wake_sent_ || wake;
     }
   }
   if (rejected.empty()) {
     counters_.requests.fetch_add(1);
-    curl_multi_wakeup(multi_);
+    if (wake) curl_multi_wakeup(multi_);
     return t;
   }
   if (rejected == "queue full") {
@@ -358,7 +382,21 @@ void Client::Impl::run() {
       timeout_ms = std::min<long>(timeout_ms, std::max<long>(0, due.count() + 1));
     }
     if (progressed) timeout_ms = 0;  // freed slots may admit queued requests
+    {
+      // Requests queued since the top of the loop (by other threads, or by a completion
+      // this thread ran) are taken now; otherwise senders learn that a wake-up is needed.
+      std::lock_guard<std::mutex> lock(mutex_);
+      bool admissible =
+          !queue_.empty() && active_.size() + waiting_.size() < config_.max_in_flight;
+      if (admissible || stopping_ || !cancels_.empty()) timeout_ms = 0;
+      worker_asleep_ = timeout_ms != 0;
+    }
     curl_multi_poll(multi_, nullptr, 0, static_cast<int>(timeout_ms), nullptr);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      worker_asleep_ = false;
+      wake_sent_ = false;
+    }
   }
   fail_all_on_shutdown();
 }
@@ -396,7 +434,18 @@ void Client::Impl::drop(const std::shared_ptr<Transfer>& t) {
     std::erase(waiting_, t);
   }
   if (t->where_ != Transfer::Where::queued) t->where_ = Transfer::Where::done;
-  t->release_curl();
+  recycle(*t);
+}
+
+void Client::Impl::recycle(Transfer& t) {
+  CURL* e = t.release_curl();
+  if (e == nullptr) return;
+  if (easy_pool_.size() < kEasyPoolMax) {
+    curl_easy_reset(e);  // every option back to its default; the buffers stay
+    easy_pool_.push_back(e);
+  } else {
+    curl_easy_cleanup(e);
+  }
 }
 
 void Client::Impl::start_attempt(const std::shared_ptr<Transfer>& t) {
@@ -453,7 +502,13 @@ std::string Client::Impl::setup(Transfer& t) {
   }
   if (!has_expect) t.header_list_ = curl_slist_append(t.header_list_, "Expect:");
 
-  CURL* e = curl_easy_init();
+  CURL* e = nullptr;
+  if (!easy_pool_.empty()) {
+    e = easy_pool_.back();
+    easy_pool_.pop_back();
+  } else {
+    e = curl_easy_init();
+  }
   if (e == nullptr) return "libcurl: cannot create a transfer";
   t.easy_ = e;
   curl_easy_setopt(e, CURLOPT_PRIVATE, static_cast<void*>(&t));
@@ -622,7 +677,7 @@ void Client::Impl::on_attempt_done(CURL* easy, CURLcode rc) {
                   r.error.empty() ? "status " + std::to_string(r.status) : r.error, delay);
     return;
   }
-  t->release_curl();
+  recycle(*t);
   if (!r.error.empty()) {
     spdlog::debug("http: {} {} failed after {} attempt(s): {}", t->request_.method,
                   mask_credentials(t->request_.url), t->attempts_, r.error);
@@ -633,7 +688,7 @@ void Client::Impl::on_attempt_done(CURL* easy, CURLcode rc) {
 // Worker thread. Runs `done` unless the transfer was cancelled; see Handle::cancel().
 void Client::Impl::complete(const std::shared_ptr<Transfer>& t, Response response) {
   t->where_ = Transfer::Where::done;
-  t->release_curl();
+  recycle(*t);
   response.total_time_s = std::chrono::duration<double>(Clock::now() - t->created_).count();
   std::lock_guard<std::recursive_mutex> lock(t->cb_mutex_);
   if (t->finished_.exchange(true)) return;  // cancelled

@@ -8,6 +8,7 @@
 #include "listen.hpp"
 #include "sip_context.hpp"
 #include "stack_core.hpp"
+#include "swmld/core/thread_name.hpp"
 #include "swmld/sip/stack.hpp"
 
 namespace swmld::sip {
@@ -73,6 +74,7 @@ Status Stack::run(InviteHandler on_invite) {
   std::promise<std::string> started;
   auto outcome = started.get_future();
   impl_->thread = std::thread([core = impl_->core.get(), p = std::move(started)]() mutable {
+    name_this_thread("swmld-sip");
     core->run(std::move(p));
   });
   std::string error = outcome.get();

@@ -330,6 +330,43 @@ TEST_F(ClientTest, SequentialRequestsReuseTheConnection) {
   EXPECT_EQ(seen[0]["client_port"], seen[1]["client_port"]);
 }
 
+// The worker reuses the easy handles of finished requests: nothing of one request (method,
+// body, headers, credentials, time-out) may leak into the next.
+TEST_F(ClientTest, ReusedTransfersCarryNothingOfThePreviousRequest) {
+  server_->script("/slow", json::array({{{"delay_ms", 1500}}}));
+  Client client;
+  std::string with_credentials = server_->url("/first");
+  with_credentials.insert(with_credentials.find("//") + 2, "user:s3cret@");
+  Request first = req("PUT", "/first", "payload");
+  first.url = with_credentials;
+  first.headers = {{"X-Only-First", "1"}, {"Content-Type", "text/plain"}};
+  first.timeout_s = 0.5;
+  ASSERT_EQ(call(client, first).status, 200);
+  for (int i = 0; i < 3; ++i) {
+    Response r = call(client, req("GET", "/next"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.error, "");
+  }
+  // The first request's 0.5 s time-out is gone too: the configured 10 s applies.
+  Response slow = call(client, req("GET", "/slow"));
+  EXPECT_EQ(slow.error, "");
+  EXPECT_EQ(slow.status, 200);
+
+  json seen = server_->requests();
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0]["method"], "PUT");
+  EXPECT_EQ(seen[0]["headers"]["x-only-first"], "1");
+  EXPECT_EQ(seen[0]["headers"]["authorization"], "Basic dXNlcjpzM2NyZXQ=");
+  for (int i = 1; i < 4; ++i) {
+    EXPECT_EQ(seen[i]["method"], "GET") << i;
+    EXPECT_EQ(seen[i]["body"], "") << i;
+    EXPECT_FALSE(seen[i]["headers"].contains("x-only-first")) << i;
+    EXPECT_FALSE(seen[i]["headers"].contains("authorization")) << i;
+    EXPECT_FALSE(seen[i]["headers"].contains("content-type")) << i;
+    EXPECT_EQ(seen[i]["headers"]["user-agent"], "swmld/0.1") << i;
+  }
+}
+
 TEST_F(ClientTest, RedirectsAreFollowedUpToTheLimit) {
   server_->script("/old", json::array({{{"status", 302}, {"headers", {{"Location", "/new"}}}}}));
   server_->script("/new", json::array({{{"body", "moved"}}}));
