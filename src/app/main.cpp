@@ -1,5 +1,7 @@
 // swmld's entry point: the command line (design.md §7) dispatching to serve, check and
 // simulate.
+#include <unistd.h>
+
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -90,16 +92,27 @@ int main(int argc, char** argv) {
       std::cerr << "swmld: " << s.error().str() << '\n';
       return 2;
     }
+    // Before any thread starts: every thread inherits the blocked signals, which only the
+    // main thread takes (Server::run_until_signal).
+    swmld::app::Server::block_signals();
+    // The daemon logs through a background writer: no thread waits for stderr.
     swmld::log::setup(config->log_format == "json" ? swmld::log::Format::json
                                                    : swmld::log::Format::text,
-                      spdlog::level::from_str(config->log_level));
-    swmld::app::Server::block_signals();
-    auto server = swmld::app::Server::start(std::move(*config));
-    if (!server) {
-      spdlog::critical("cannot start: {}", server.error().str());
-      return 1;
-    }
-    return (*server)->run_until_signal();
+                      spdlog::level::from_str(config->log_level),
+                      swmld::log::background_sink(STDERR_FILENO));
+    struct LogFlush {
+      ~LogFlush() { swmld::log::shutdown(); }
+    } flush_logs_at_exit;
+    int rc = 1;
+    {
+      auto server = swmld::app::Server::start(std::move(*config));
+      if (!server) {
+        spdlog::critical("cannot start: {}", server.error().str());
+        return 1;
+      }
+      rc = (*server)->run_until_signal();
+    }  // the server and its threads are gone before the log writer stops
+    return rc;
   }
   return 0;
 }

@@ -1,9 +1,19 @@
 // spdlog set-up: a text pattern, or a JSON-lines formatter; structured event records.
 #include "swmld/core/log.hpp"
+#include "swmld/core/thread_name.hpp"
+
+#include <poll.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/sinks/base_sink.h>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/pattern_formatter.h>
@@ -48,7 +58,123 @@ std::string text_value(const Value& v) {
   return v.dump(-1, ' ', false, Value::error_handler_t::replace);
 }
 
+// See background_sink() in log.hpp. base_sink's mutex_ guards pending_, dropped_, urgent_,
+// stop_ and the formatter; the writer thread writes with the mutex released.
+class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  BackgroundSink(int fd, std::chrono::milliseconds interval, std::size_t max_bytes)
+      : fd_(fd), interval_(interval), max_bytes_(max_bytes) {
+    writer_ = std::thread([this] {
+      name_this_thread("swmld-log");
+      run();
+    });
+  }
+  ~BackgroundSink() override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    writer_.join();
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    if (pending_.size() + line.size() > max_bytes_) {
+      ++dropped_;
+      return;
+    }
+    bool first = pending_.empty();
+    pending_.append(line.data(), line.size());
+    if (msg.level >= spdlog::level::warn || pending_.size() >= kEagerBytes) urgent_ = true;
+    if (first || urgent_) cv_.notify_one();
+  }
+  void flush_() override {
+    urgent_ = true;
+    cv_.notify_one();
+  }
+
+ private:
+  static constexpr std::size_t kEagerBytes = 64 * 1024;
+
+  void run() {
+    std::string out;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || !pending_.empty() || dropped_ > 0; });
+      if (!stop_ && !urgent_) cv_.wait_for(lock, interval_, [this] { return stop_ || urgent_; });
+      out.swap(pending_);
+      urgent_ = false;
+      if (dropped_ > 0) {
+        // After what was kept: the notice tells where the gap is.
+        const std::string text = fmt::format("log: {} line(s) dropped, stderr too slow", dropped_);
+        spdlog::details::log_msg notice("swmld", spdlog::level::warn, text);
+        spdlog::memory_buf_t line;
+        formatter_->format(notice, line);
+        out.append(line.data(), line.size());
+        dropped_ = 0;
+      }
+      const bool stopping = stop_;
+      lock.unlock();
+      write_all(out);
+      out.clear();
+      if (out.capacity() > kEagerBytes * 4) out.shrink_to_fit();
+      lock.lock();
+      if (stopping && pending_.empty() && dropped_ == 0) return;
+    }
+  }
+
+  // Writes everything, waiting (bounded) while the descriptor is full; gives up on errors.
+  void write_all(const std::string& data) const {
+    const char* p = data.data();
+    std::size_t left = data.size();
+    int stalls = 0;
+    while (left > 0) {
+      ssize_t n = ::write(fd_, p, left);
+      if (n > 0) {
+        p += n;
+        left -= static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && ++stalls <= 50) {
+        pollfd pfd{fd_, POLLOUT, 0};
+        ::poll(&pfd, 1, 100);
+        continue;
+      }
+      return;  // closed or broken: nothing sensible to do with a log line
+    }
+  }
+
+  const int fd_;
+  const std::chrono::milliseconds interval_;
+  const std::size_t max_bytes_;
+  std::condition_variable cv_;
+  std::string pending_;
+  std::size_t dropped_ = 0;
+  bool urgent_ = false;
+  bool stop_ = false;
+  std::thread writer_;
+};
+
 }  // namespace
+
+spdlog::sink_ptr background_sink(int fd, std::chrono::milliseconds interval,
+                                 std::size_t max_bytes) {
+  return std::make_shared<BackgroundSink>(fd, interval, max_bytes);
+}
+
+void shutdown() {
+  // A synchronous stderr logger of the same format and level takes over, so a late line
+  // still gets out; dropping the old logger destroys its sink, which writes what is left.
+  auto old = spdlog::default_logger();
+  if (!old) return;
+  auto level = old->level();
+  setup(g_format.load(), level);
+  old.reset();
+}
 
 void setup(Format format, spdlog::level::level_enum level, spdlog::sink_ptr sink) {
   g_format = format;

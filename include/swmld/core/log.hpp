@@ -2,6 +2,8 @@
 // event records such as `refer_result` (design.md §6, §7).
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -18,6 +20,19 @@ enum class Format { text, json };
 void setup(Format format, spdlog::level::level_enum level, spdlog::sink_ptr sink = nullptr);
 
 Format format();
+
+// The daemon's sink: a logging thread (the SIP thread, say) only appends the formatted line
+// to a buffer; a writer thread of the sink's own writes the buffer to `fd` at most
+// `interval` after its first line, at once for warnings and errors, and when 64 KiB are
+// waiting. So a slow or stalled stderr (a full pipe, a stuck log shipper) never blocks
+// signalling, and a busy server makes one write() per batch instead of one per line.
+// At most `max_bytes` wait; lines past that are dropped, counted, and reported in a warning
+// line once writing resumes. Destroying the sink (log::shutdown()) writes what is left.
+spdlog::sink_ptr background_sink(int fd, std::chrono::milliseconds interval = std::chrono::milliseconds(50),
+                                 std::size_t max_bytes = 8u << 20);
+
+// Writes what is buffered and stops the background writer: call before the process exits.
+void shutdown();
 
 // Logs one structured record: `event` names it, `context` is the per-call prefix
 // ("call=… sip_call_id=…", may be empty), `fields` a JSON object of its values.
