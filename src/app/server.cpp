@@ -350,12 +350,15 @@ class Server::Impl {
     metrics_.describe("swmld_callbacks_total", "counter", "Status callbacks, by outcome.");
     metrics_.describe("swmld_callbacks_pending", "gauge", "Status callbacks not yet delivered.");
     metrics_.describe("swmld_draining", "gauge", "1 after SIGTERM.");
+    metrics_.describe("swmld_log_lines_dropped_total", "counter",
+                      "Log lines dropped because stderr could not keep up.");
   }
 
   // Runs on an engine thread at each scrape: gauges and the poster's counters are read now.
   std::string render_metrics() {
     metrics_.series("swmld_calls_active") = active_.load();
     metrics_.series("swmld_draining") = draining_.load() ? 1 : 0;
+    metrics_.series("swmld_log_lines_dropped_total") = static_cast<std::int64_t>(log::dropped_lines());
     if (poster_) {
       auto st = poster_->stats();
       metrics_.series("swmld_callbacks_total", "outcome=\"delivered\"") = static_cast<std::int64_t>(st.delivered);

@@ -22,6 +22,7 @@ namespace swmld::log {
 namespace {
 
 std::atomic<Format> g_format{Format::text};  // written once at start-up
+std::atomic<std::uint64_t> g_dropped_lines{0};  // every background sink's drops
 
 // A JSON-lines formatter. A message that is already a JSON object starting with
 // {"event": (see event()) is merged into the line; any other message becomes "msg".
@@ -84,6 +85,7 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
     formatter_->format(msg, line);
     if (pending_.size() + line.size() > max_bytes_) {
       ++dropped_;
+      g_dropped_lines.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     bool first = pending_.empty();
@@ -164,6 +166,10 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
 spdlog::sink_ptr background_sink(int fd, std::chrono::milliseconds interval,
                                  std::size_t max_bytes) {
   return std::make_shared<BackgroundSink>(fd, interval, max_bytes);
+}
+
+std::uint64_t dropped_lines() {
+  return g_dropped_lines.load(std::memory_order_relaxed);
 }
 
 void shutdown() {

@@ -296,6 +296,7 @@ def metrics_and_healthz(workdir):
     for want in ("swmld_calls_total 1", 'swmld_refer_results_total{result="success"} 1',
                  'swmld_steps_total{method="sip_refer",outcome="ok"} 1',
                  'swmld_calls_ended_total{reason="hangup"} 1', "swmld_calls_active 0",
+                 "swmld_log_lines_dropped_total 0", "# TYPE swmld_log_lines_dropped_total counter",
                  "# TYPE swmld_calls_active gauge"):
         assert want in lines, (want, text)
 

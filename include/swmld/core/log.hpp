@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,9 @@ spdlog::sink_ptr background_sink(int fd, std::chrono::milliseconds interval = st
 
 // Writes what is buffered and stops the background writer: call before the process exits.
 void shutdown();
+
+// Lines background sinks have dropped since the process started (for metrics).
+std::uint64_t dropped_lines();
 
 // Logs one structured record: `event` names it, `context` is the per-call prefix
 // ("call=… sip_call_id=…", may be empty), `fields` a JSON object of its values.

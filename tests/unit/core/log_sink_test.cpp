@@ -90,6 +90,7 @@ TEST(BackgroundSink, DestroyingTheSinkWritesWhatIsLeft) {
 
 TEST(BackgroundSink, AStalledDescriptorNeverBlocksTheLoggerAndDropsAreReported) {
   Pipe pipe;  // nobody reads until the end: the writer blocks once the pipe (64 KiB) is full
+  const std::uint64_t dropped_before = dropped_lines();
   auto logger = make_logger(background_sink(pipe.write_fd(), 1ms, 256 * 1024));
   const std::string filler(200, 'x');
   auto logging = std::async(std::launch::async, [&] {
@@ -103,6 +104,11 @@ TEST(BackgroundSink, AStalledDescriptorNeverBlocksTheLoggerAndDropsAreReported) 
   EXPECT_LT(out.size(), 1024u * 1024u);
   auto notice = out.find("line(s) dropped, stderr too slow");
   ASSERT_NE(notice, std::string::npos);
+  // The notice's count is what the process-wide counter (swmld_log_lines_dropped_total) adds.
+  auto count_at = out.rfind("log: ", notice) + 5;
+  std::uint64_t counted = std::stoull(out.substr(count_at, notice - count_at));
+  EXPECT_GT(counted, 10000u);
+  EXPECT_EQ(dropped_lines() - dropped_before, counted);
   EXPECT_NE(out.find("info 0 " + filler + "\n"), std::string::npos);  // the oldest kept
   EXPECT_EQ(out.find("info 19999 "), std::string::npos);              // the newest dropped
   auto last = out.rfind("info after the flood\n");
