@@ -214,6 +214,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: a client opening more connections at once (the
+    # http::Client opens up to 16 per host) then has its handshake dropped and retried by
+    # TCP a second later, which looks like a slow client.
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         # Clients that time out or cancel hang up on purpose in tests: not worth a traceback.

@@ -8,6 +8,7 @@
 #include <future>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "unit/http/test_server.hpp"
 
@@ -472,6 +473,44 @@ TEST_F(ClientTest, ThrowingCallbackDoesNotStopTheWorker) {
   Client client;
   client.send(req("GET", "/x"), [](Response) { throw std::runtime_error("boom"); });
   EXPECT_EQ(call(client, req("GET", "/y")).status, 200);
+}
+
+#ifndef SWMLD_TEST_SLOWDOWN
+#define SWMLD_TEST_SLOWDOWN 1
+#endif
+
+// The worker is woken only when it sleeps (an eventfd next to libcurl's sockets). A lost
+// wake-up would leave a request waiting for the worker's longest sleep (1 s): requests sent
+// by several threads, some while the worker is busy and some after it has gone to sleep,
+// must each be answered well before that.
+TEST_F(ClientTest, RequestsFromManyThreadsNeverWaitForAWorkerThatMissedItsWakeUp) {
+  Client client;
+  constexpr int kThreads = 4, kPerThread = 40;
+  std::atomic<int> ok{0};
+  std::atomic<long> worst_ms{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Alternate bursts (the worker awake) with pauses (the worker asleep).
+        if (i % 4 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5 + (i + t) % 20));
+        auto sent = std::chrono::steady_clock::now();
+        client.send(req("POST", "/wake", std::to_string(t * 1000 + i)), [&, sent](Response r) {
+          long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - sent)
+                        .count();
+          long prev = worst_ms.load();
+          while (ms > prev && !worst_ms.compare_exchange_weak(prev, ms)) {
+          }
+          if (r.status == 200) ++ok;
+        });
+      }
+    });
+  }
+  for (auto& th : senders) th.join();
+  EXPECT_TRUE(wait_until([&] { return ok.load() == kThreads * kPerThread; }, 20)) << ok.load();
+  EXPECT_LT(worst_ms.load(), 500L * SWMLD_TEST_SLOWDOWN) << "a request waited for the worker";
+  EXPECT_EQ(server_->requests("/wake").size(), static_cast<std::size_t>(kThreads * kPerThread));
 }
 
 TEST_F(ClientTest, ManyConcurrentRequestsAllComplete) {
