@@ -3,9 +3,12 @@
 #include "swmld/core/thread_name.hpp"
 
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
@@ -63,8 +66,13 @@ std::string text_value(const Value& v) {
 // stop_ and the formatter; the writer thread writes with the mutex released.
 class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
-  BackgroundSink(int fd, std::chrono::milliseconds interval, std::size_t max_bytes)
-      : fd_(fd), interval_(interval), max_bytes_(max_bytes) {
+  BackgroundSink(int fd, std::chrono::milliseconds interval, std::size_t max_bytes,
+                 std::chrono::milliseconds stop_timeout)
+      : fd_(fd), interval_(interval), max_bytes_(max_bytes), stop_timeout_(stop_timeout) {
+    struct stat st {};
+    // A regular file takes any write at once; a pipe, socket or terminal only what it has
+    // room for, and poll() promises room for PIPE_BUF bytes.
+    if (::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode)) chunk_ = std::size_t(-1);
     writer_ = std::thread([this] {
       name_this_thread("swmld-log");
       run();
@@ -74,6 +82,7 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
+      stop_deadline_.store(std::chrono::steady_clock::now() + stop_timeout_);
     }
     cv_.notify_one();
     writer_.join();
@@ -120,7 +129,7 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
       }
       const bool stopping = stop_;
       lock.unlock();
-      write_all(out);
+      write_all(out);  // bounded once a stop is requested
       out.clear();
       if (out.capacity() > kEagerBytes * 4) out.shrink_to_fit();
       lock.lock();
@@ -128,31 +137,39 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
     }
   }
 
-  // Writes everything, waiting (bounded) while the descriptor is full; gives up on errors.
+  // Writes everything, in pieces the descriptor can take (a pipe that polls writable takes
+  // PIPE_BUF bytes without blocking). While swmld runs it waits as long as stderr stays full
+  // (callers are not held up: lines beyond the buffer are dropped); once a stop is requested
+  // it writes until stop_deadline_ at most, so a stalled stderr cannot keep swmld from exiting.
+  // Gives up on errors (closed pipe): nothing sensible can be done with a log line then.
   void write_all(const std::string& data) const {
     const char* p = data.data();
     std::size_t left = data.size();
-    int stalls = 0;
     while (left > 0) {
-      ssize_t n = ::write(fd_, p, left);
+      if (std::chrono::steady_clock::now() >= stop_deadline_.load()) return;
+      pollfd pfd{fd_, POLLOUT, 0};
+      int ready = ::poll(&pfd, 1, 100);
+      if (ready < 0 && errno != EINTR) return;
+      if (ready <= 0) continue;
+      if ((pfd.revents & (POLLERR | POLLNVAL)) != 0) return;
+      ssize_t n = ::write(fd_, p, std::min(left, chunk_));
       if (n > 0) {
         p += n;
         left -= static_cast<std::size_t>(n);
-        continue;
+      } else if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+        return;
       }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && ++stalls <= 50) {
-        pollfd pfd{fd_, POLLOUT, 0};
-        ::poll(&pfd, 1, 100);
-        continue;
-      }
-      return;  // closed or broken: nothing sensible to do with a log line
     }
   }
 
   const int fd_;
   const std::chrono::milliseconds interval_;
   const std::size_t max_bytes_;
+  const std::chrono::milliseconds stop_timeout_;
+  std::size_t chunk_ = PIPE_BUF;  // the most one write() is given
+  // Set with stop_: when the writer stops waiting for a stalled descriptor.
+  std::atomic<std::chrono::steady_clock::time_point> stop_deadline_{
+      std::chrono::steady_clock::time_point::max()};
   std::condition_variable cv_;
   std::string pending_;
   std::size_t dropped_ = 0;
@@ -164,8 +181,8 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
 }  // namespace
 
 spdlog::sink_ptr background_sink(int fd, std::chrono::milliseconds interval,
-                                 std::size_t max_bytes) {
-  return std::make_shared<BackgroundSink>(fd, interval, max_bytes);
+                                 std::size_t max_bytes, std::chrono::milliseconds stop_timeout) {
+  return std::make_shared<BackgroundSink>(fd, interval, max_bytes, stop_timeout);
 }
 
 std::uint64_t dropped_lines() {

@@ -28,9 +28,11 @@ Format format();
 // waiting. So a slow or stalled stderr (a full pipe, a stuck log shipper) never blocks
 // signalling, and a busy server makes one write() per batch instead of one per line.
 // At most `max_bytes` wait; lines past that are dropped, counted, and reported in a warning
-// line once writing resumes. Destroying the sink (log::shutdown()) writes what is left.
+// line once writing resumes. Destroying the sink (log::shutdown()) writes what is left,
+// waiting at most `stop_timeout` for a stalled descriptor.
 spdlog::sink_ptr background_sink(int fd, std::chrono::milliseconds interval = std::chrono::milliseconds(50),
-                                 std::size_t max_bytes = 8u << 20);
+                                 std::size_t max_bytes = 8u << 20,
+                                 std::chrono::milliseconds stop_timeout = std::chrono::seconds(5));
 
 // Writes what is buffered and stops the background writer: call before the process exits.
 void shutdown();

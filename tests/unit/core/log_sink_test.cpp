@@ -11,6 +11,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "swmld/core/log.hpp"
 
@@ -86,6 +87,24 @@ TEST(BackgroundSink, DestroyingTheSinkWritesWhatIsLeft) {
     logger->info("last words");
   }  // logger and sink destroyed
   EXPECT_EQ(pipe.read(5s, "words\n"), "info last words\n");
+}
+
+TEST(BackgroundSink, AStalledDescriptorDelaysTheExitByTheStopTimeoutAtMost) {
+  Pipe pipe;  // never read
+  auto logger = make_logger(background_sink(pipe.write_fd(), 1ms, 1 << 20, 300ms));
+  const std::string filler(200, 'x');
+  for (int i = 0; i < 2000; ++i) logger->info("{} {}", i, filler);  // ~400 KB: the pipe fills
+  std::this_thread::sleep_for(100ms);                                // the writer is stuck
+  auto destroyed = std::async(std::launch::async, [&] {
+    auto start = std::chrono::steady_clock::now();
+    logger.reset();  // the last reference to the sink: the destructor writes what it can
+    return std::chrono::steady_clock::now() - start;
+  });
+  ASSERT_EQ(destroyed.wait_for(20s), std::future_status::ready) << "the sink never gave up";
+  EXPECT_LT(destroyed.get(), 300ms + 2s);  // the stop timeout, plus a poll and slack
+  std::string out = pipe.read(2s);
+  EXPECT_EQ(out.rfind("info 0 " + filler + "\n", 0), 0u);  // what fitted, from the start
+  EXPECT_LT(out.size(), 200u * 1024u);
 }
 
 TEST(BackgroundSink, AStalledDescriptorNeverBlocksTheLoggerAndDropsAreReported) {
