@@ -130,30 +130,29 @@ struct Counters {
   bool log = false;
 };
 
+const char* call_id_of(const sip_t* sip) {
+  return sip && sip->sip_call_id ? sip->sip_call_id->i_id : "";
+}
+
 // The body swmld posts (calling.call.refer), with the same fields and about the same size.
-std::string refer_event(const char* call_id, const char* state, int notify_code) {
-  char buf[768];
-  std::snprintf(buf, sizeof buf,
-                R"({"event_type":"calling.call.refer","event_channel":"swml:%s",)"
-                R"("timestamp":%.6f,"project_id":"bench","space_id":"bench","params":{)"
-                R"("call_id":"%s","node_id":"bench","segment_id":"%s",)"
-                R"("sip_refer_to":"sip:target@example.com","state":"%s",)"
-                R"("sip_refer_response_code":"202"%s%.0d%s}})",
-                call_id, static_cast<double>(time(nullptr)), call_id, call_id, state,
-                notify_code ? R"(,"sip_notify_response_code":")" : "", notify_code,
-                notify_code ? "\"" : "");
-  return buf;
+std::string refer_event(const sip_t* sip, const char* state, int notify_code) {
+  const std::string id = call_id_of(sip);
+  std::string body = R"({"event_type":"calling.call.refer","event_channel":"swml:)" + id +
+                     R"(","timestamp":)" + std::to_string(static_cast<double>(time(nullptr))) +
+                     R"(,"project_id":"bench","space_id":"bench","params":{"call_id":")" + id +
+                     R"(","node_id":"bench","segment_id":")" + id +
+                     R"(","sip_refer_to":"sip:target@example.com","state":")" + state +
+                     R"(","sip_refer_response_code":"202")";
+  if (notify_code != 0) {
+    body += R"(,"sip_notify_response_code":")" + std::to_string(notify_code) + "\"";
+  }
+  return body + "}}";
 }
 
 void log_line(const Counters& c, const char* event, const sip_t* sip) {
   if (!c.log) return;
   std::fprintf(stderr, R"({"ts":%.6f,"level":"info","event":"%s","sip_call_id":"%s"})" "\n",
-               static_cast<double>(time(nullptr)), event,
-               sip && sip->sip_call_id ? sip->sip_call_id->i_id : "");
-}
-
-const char* call_id_of(const sip_t* sip) {
-  return sip && sip->sip_call_id ? sip->sip_call_id->i_id : "";
+               static_cast<double>(time(nullptr)), event, call_id_of(sip));
 }
 
 volatile std::sig_atomic_t g_stop = 0;
@@ -187,7 +186,7 @@ void on_event(nua_event_t event, int status, char const* /*phrase*/, nua_t* /*nu
         log_line(*c, "refer_result", sip);
         nua_bye(nh, TAG_END());
       } else if (status >= 200 && c->poster) {
-        c->poster->post(refer_event(call_id_of(sip), "accepted", 0));
+        c->poster->post(refer_event(sip, "accepted", 0));
       }
       break;
     case nua_i_notify: {
@@ -195,10 +194,14 @@ void on_event(nua_event_t event, int status, char const* /*phrase*/, nua_t* /*nu
       bool terminated = sip && sip->sip_subscription_state &&
                         sip->sip_subscription_state->ss_substate &&
                         strcasecmp(sip->sip_subscription_state->ss_substate, "terminated") == 0;
-      bool final_frag = sip && sip->sip_payload && sip->sip_payload->pl_len >= 9 &&
-                        sip->sip_payload->pl_data[8] >= '2';  // "SIP/2.0 2xx"
-      if (terminated || final_frag) {
-        if (c->poster) c->poster->post(refer_event(call_id_of(sip), "success", 200));
+      // The sipfrag: "SIP/2.0 200 OK"
+      int code = sip && sip->sip_payload && sip->sip_payload->pl_len >= 11
+                     ? std::atoi(std::string(sip->sip_payload->pl_data + 8, 3).c_str())
+                     : 0;
+      if (terminated || code >= 200) {
+        if (c->poster) {
+          c->poster->post(refer_event(sip, code >= 200 && code < 300 ? "success" : "failed", code));
+        }
         log_line(*c, "refer_result", sip);
         nua_bye(nh, TAG_END());
       }

@@ -62,8 +62,9 @@ std::string text_value(const Value& v) {
   return v.dump(-1, ' ', false, Value::error_handler_t::replace);
 }
 
-// See background_sink() in log.hpp. base_sink's mutex_ guards pending_, dropped_, urgent_,
-// stop_ and the formatter; the writer thread writes with the mutex released.
+// See background_sink() in log.hpp. base_sink's mutex_ guards pending_, dropped_, urgent_
+// and the formatter; the writer thread writes with the mutex released. Stopping is
+// stop_deadline_ being set (it is written under the mutex too, read without it).
 class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   BackgroundSink(int fd, std::chrono::milliseconds interval, std::size_t max_bytes,
@@ -81,7 +82,6 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
   ~BackgroundSink() override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
       stop_deadline_.store(std::chrono::steady_clock::now() + stop_timeout_);
     }
     cv_.notify_one();
@@ -110,12 +110,18 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
  private:
   static constexpr std::size_t kEagerBytes = 64 * 1024;
 
+  bool stopping() const {
+    return stop_deadline_.load() != std::chrono::steady_clock::time_point::max();
+  }
+
   void run() {
     std::string out;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-      cv_.wait(lock, [this] { return stop_ || !pending_.empty() || dropped_ > 0; });
-      if (!stop_ && !urgent_) cv_.wait_for(lock, interval_, [this] { return stop_ || urgent_; });
+      cv_.wait(lock, [this] { return stopping() || !pending_.empty() || dropped_ > 0; });
+      if (!stopping() && !urgent_) {
+        cv_.wait_for(lock, interval_, [this] { return stopping() || urgent_; });
+      }
       out.swap(pending_);
       urgent_ = false;
       if (dropped_ > 0) {
@@ -127,13 +133,13 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
         out.append(line.data(), line.size());
         dropped_ = 0;
       }
-      const bool stopping = stop_;
+      const bool last_round = stopping();
       lock.unlock();
       write_all(out);  // bounded once a stop is requested
       out.clear();
       if (out.capacity() > kEagerBytes * 4) out.shrink_to_fit();
       lock.lock();
-      if (stopping && pending_.empty() && dropped_ == 0) return;
+      if (last_round && pending_.empty() && dropped_ == 0) return;
     }
   }
 
@@ -167,14 +173,13 @@ class BackgroundSink final : public spdlog::sinks::base_sink<std::mutex> {
   const std::size_t max_bytes_;
   const std::chrono::milliseconds stop_timeout_;
   std::size_t chunk_ = PIPE_BUF;  // the most one write() is given
-  // Set with stop_: when the writer stops waiting for a stalled descriptor.
+  // Set by the destructor: the writer stops, and stops waiting for a stalled descriptor then.
   std::atomic<std::chrono::steady_clock::time_point> stop_deadline_{
       std::chrono::steady_clock::time_point::max()};
   std::condition_variable cv_;
   std::string pending_;
   std::size_t dropped_ = 0;
   bool urgent_ = false;
-  bool stop_ = false;
   std::thread writer_;
 };
 

@@ -344,6 +344,8 @@ void Client::Impl::run() {
     bool stop = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
+      worker_asleep_ = false;  // awake since curl_multi_poll returned; it looks at the queue now
+      wake_sent_ = false;
       stop = stopping_;
       cancels.swap(cancels_);
       std::size_t busy = active_.size() + waiting_.size();
@@ -407,11 +409,6 @@ void Client::Impl::run() {
     if ((wake.revents & CURL_WAIT_POLLIN) != 0) {
       eventfd_t ignored = 0;
       ::eventfd_read(wake_fd_, &ignored);
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      worker_asleep_ = false;
-      wake_sent_ = false;
     }
   }
   fail_all_on_shutdown();
@@ -693,7 +690,6 @@ void Client::Impl::on_attempt_done(CURL* easy, CURLcode rc) {
                   r.error.empty() ? "status " + std::to_string(r.status) : r.error, delay);
     return;
   }
-  recycle(*t);
   if (!r.error.empty()) {
     spdlog::debug("http: {} {} failed after {} attempt(s): {}", t->request_.method,
                   mask_credentials(t->request_.url), t->attempts_, r.error);

@@ -32,35 +32,25 @@ class Pipe {
     if (fds_[1] >= 0) ::close(fds_[1]);
     fds_[1] = -1;
   }
-  // Everything readable until nothing came for `quiet` (or `max` passed).
-  std::string read_until_quiet(std::chrono::milliseconds quiet, std::chrono::milliseconds max) {
+  // Everything readable within `wait`; stops early once `until` has been read, or (when
+  // `quiet` is not zero) once nothing came for `quiet`.
+  std::string read(std::chrono::milliseconds wait, const std::string& until = "",
+                   std::chrono::milliseconds quiet = std::chrono::milliseconds(0)) {
     std::string out;
-    auto deadline = std::chrono::steady_clock::now() + max;
-    auto last = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() < deadline &&
-           std::chrono::steady_clock::now() - last < quiet) {
-      pollfd p{fds_[0], POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      char buf[65536];
-      ssize_t n = ::read(fds_[0], buf, sizeof buf);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-      last = std::chrono::steady_clock::now();
-    }
-    return out;
-  }
-  // Everything readable within `wait` (stops early once `until` has been read).
-  std::string read(std::chrono::milliseconds wait, const std::string& until = "") {
-    std::string out;
-    auto deadline = std::chrono::steady_clock::now() + wait;
-    while (std::chrono::steady_clock::now() < deadline) {
+    auto now = std::chrono::steady_clock::now();
+    auto deadline = now + wait;
+    auto last = now;
+    while (now < deadline && (quiet.count() == 0 || now - last < quiet)) {
       if (!until.empty() && out.find(until) != std::string::npos) break;
       pollfd p{fds_[0], POLLIN, 0};
-      if (::poll(&p, 1, 20) <= 0) continue;
-      char buf[65536];
-      ssize_t n = ::read(fds_[0], buf, sizeof buf);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
+      if (::poll(&p, 1, 20) > 0) {
+        char buf[65536];
+        ssize_t n = ::read(fds_[0], buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+        last = std::chrono::steady_clock::now();
+      }
+      now = std::chrono::steady_clock::now();
     }
     return out;
   }
@@ -135,7 +125,7 @@ TEST(BackgroundSink, AStalledDescriptorNeverBlocksTheLoggerAndDropsAreReported) 
   ASSERT_EQ(logging.wait_for(30s), std::future_status::ready) << "logging blocked";
   // Drain: everything kept comes out, with one notice per batch that followed drops (one
   // when the writer was stuck all along; more when it fell behind before the pipe filled).
-  std::string out = pipe.read_until_quiet(500ms, 20s);
+  std::string out = pipe.read(20s, "", 500ms);
   logger->info("after the flood");
   out += pipe.read(20s, "after the flood\n");
   EXPECT_LT(out.size(), 1024u * 1024u);  // at most what the pipe and the buffer hold
