@@ -1,0 +1,149 @@
+// The one contract between the interpreter and a call leg (design.md §2): what the engine
+// asks of a leg's signalling (CallControl, implemented by sip::Leg itself) and of its media
+// (MediaControl, implemented by media::Session), and the events both report back (Event).
+// A new call event is declared here once: add it to `Event`, raise it where it happens,
+// handle it in the engine. Header-only; depends on core only, so sip and media do not know
+// the engine and the engine does not know Sofia or RTP.
+//
+// Threading: the engine calls every CallControl/MediaControl method on the call's strand;
+// none of them blocks. Events may be posted from any thread (the SIP thread, a media thread):
+// the engine's Events implementation hops to the call's strand.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "swmld/core/error.hpp"
+
+namespace swmld::call {
+
+// ---- events: a leg -> the interpreter ----------------------------------------------------
+
+// Why a leg ended.
+enum class EndCause {
+  remote_hangup,  // the far end sent BYE
+  cancel,         // the caller sent CANCEL before we answered
+  ack_timeout,    // no ACK for our 200 OK (the leg sent BYE itself)
+  local,          // we ended it (reject() or bye())
+  shutdown,       // the SIP stack shut down with the leg still up
+  failure,        // a transaction or transport failure; Ended::sip_code says which
+};
+
+constexpr const char* to_string(EndCause c) {
+  switch (c) {
+    case EndCause::remote_hangup: return "hangup";
+    case EndCause::cancel: return "cancel";
+    case EndCause::ack_timeout: return "ack_timeout";
+    case EndCause::local: return "local";
+    case EndCause::shutdown: return "shutdown";
+    case EndCause::failure: return "error";
+  }
+  return "?";
+}
+
+enum class DtmfSource { rfc4733, sip_info };
+
+struct Answered {};  // our 200 OK was acknowledged: the dialog is confirmed (once)
+struct Ended {       // the leg is gone; always the last event of a leg, exactly once
+  EndCause cause = EndCause::remote_hangup;
+  int sip_code = 0;  // failure: the status that ended it
+};
+// An SDP body from the far end after the INVITE (whose offer the media session was opened
+// with): an offer in a re-INVITE (answer it with CallControl::answer_offer), or the answer
+// to our offer, in the ACK of a late-offer INVITE or of a re-INVITE without SDP.
+struct RemoteSdp {
+  enum class Kind { offer, answer };
+  Kind kind = Kind::offer;
+  std::string sdp;  // an offer may be empty: a re-INVITE without SDP wants our offer
+};
+struct ReferResponse {  // the final response to our REFER, after any digest retry
+  int code = 0;         // 0: the REFER could not be sent in this dialog
+};
+struct ReferNotify {    // a NOTIFY of the REFER's implicit subscription (may precede the 202)
+  int sipfrag_code = 0;  // status line of the message/sipfrag body; 0 when it had none
+  bool terminated = false;  // Subscription-State: terminated
+};
+struct Dtmf {           // one key press, reported once (RFC 4733 retransmissions folded)
+  char digit = 0;       // 0-9 * # A-D
+  DtmfSource source = DtmfSource::rfc4733;
+};
+
+using Event = std::variant<Answered, Ended, RemoteSdp, ReferResponse, ReferNotify, Dtmf>;
+
+// Where a leg reports. One sink per leg: the engine's sink knows which leg it belongs to.
+// Thread-safe; events after the call ended are dropped.
+class Events {
+ public:
+  virtual ~Events() = default;
+  virtual void post(Event event) = 0;
+};
+
+// ---- signalling of one leg ---------------------------------------------------------------
+
+struct ReferRequest {
+  std::string to_uri;       // sip:, sips: or tel: URI (validated by the engine)
+  std::string referred_by;  // URI for Referred-By; empty: the leg's local URI
+  std::string username;     // digest credentials for one 401/407 challenge; may be empty
+  std::string password;     // never logged
+};
+
+class CallControl {
+ public:
+  virtual ~CallControl() = default;
+  // Where this leg reports. Events raised before attach() are kept and replayed in order.
+  virtual void attach(std::shared_ptr<Events> events) = 0;
+  virtual void ring() = 0;                            // 180 Ringing, once, before answer
+  virtual void progress(std::string local_sdp) = 0;   // 183 with SDP (early media), once
+  virtual void answer(std::string local_sdp) = 0;     // 200 OK -> Answered or Ended
+  // Answers the re-INVITE of the last RemoteSdp offer: 200 with `local_sdp`, or 488 when it
+  // is empty (the offer was not acceptable; the call stays up).
+  virtual void answer_offer(std::string local_sdp) = 0;
+  // Final response before answer (code 300..699); after answer it sends BYE instead.
+  virtual void reject(int code, int retry_after_s = 0) = 0;
+  virtual void bye() = 0;                             // BYE; before answer: reject(480)
+  virtual void refer(ReferRequest request) = 0;       // -> ReferResponse, ReferNotify...
+  virtual void send_info_digits(std::string digits) = 0;  // one INFO dtmf-relay per digit
+};
+
+// ---- media of one leg --------------------------------------------------------------------
+
+// Playable sounds (swml-reference §8) and how to speak `say:` ones.
+struct PlayRequest {
+  std::vector<std::string> urls;  // say:, silence:, ring:, http(s):// or a local path
+  double volume = 0;              // dB, -40..40
+  std::string say_voice;
+  std::string say_language;
+  std::string say_gender;
+};
+
+class MediaControl {
+ public:
+  virtual ~MediaControl() = default;
+  // Where RFC 4733 digits are reported (Dtmf events).
+  virtual void attach(std::shared_ptr<Events> events) = 0;
+  // The SDP to send with 183/200: the answer to the INVITE's offer the session was opened
+  // with, or our offer when the INVITE had none. Takes the RTP port on first use; an Error
+  // when none is free (the call is then refused with 503).
+  virtual Result<std::string> local_sdp() = 0;
+  // SDP that came later (RemoteSdp): for an offer, our answer (an Error: not acceptable,
+  // answer 488); for an empty offer, our offer; for an answer, an empty string.
+  virtual Result<std::string> remote_sdp(const RemoteSdp& sdp) = 0;
+  // True when the far end negotiated telephone-event (send_digits then uses RFC 4733).
+  virtual bool telephone_event() const = 0;
+  // Plays the sounds in order. `done` runs once, on any thread: an empty string when all
+  // played, else what went wrong (sounds that failed are skipped, the rest still play).
+  virtual void play(const PlayRequest& request, std::function<void(std::string error)> done) = 0;
+  // Stops what plays (its `done` still runs) and any digits being sent.
+  virtual void stop() = 0;
+  // Sends `digits` as RFC 4733 events (w = 0.5 s pause, W = 1 s). `done` as for play().
+  virtual void send_digits(const std::string& digits, std::function<void(std::string error)> done) = 0;
+  // The leg ended: stop sending, release the port. Idempotent.
+  virtual void close() = 0;
+};
+
+}  // namespace swmld::call
