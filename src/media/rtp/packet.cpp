@@ -147,14 +147,16 @@ std::optional<char> DtmfReceiver::on_packet(std::uint32_t timestamp, const Telep
   return event_digit(e.event);
 }
 
-// How a key goes out, following RFC 4733 §2.5.1.2-§2.5.1.4 and what Asterisk and FreeSWITCH
-// send. With ptime 20 and duration 100 ms:
+// How a key goes out, following RFC 4733 §2.5.1.2-§2.5.1.4. With ptime 20 and duration 100 ms:
 // - The first packet (new_event: marker set, timestamp = its send time) already reports one
-//   interval, 160 samples: like an audio packet, it covers the interval it starts. Each next
-//   interval's packet reports one interval more (320, 480, ...), capped at the key's
-//   duration; the last update reports the full duration (800) without the E bit.
+//   interval, 160 samples (as Asterisk's first packet does): like an audio packet, it covers
+//   the interval it starts. Each next interval's packet reports one interval more (320, 480,
+//   ...), capped at the key's duration; the last update reports the full duration (800)
+//   without the E bit.
 // - Then the end packet (E bit, duration = duration_ms * 8) in three consecutive intervals,
-//   identical (the stream still gives each its own sequence number, §2.5.1.6).
+//   identical (the stream still gives each its own sequence number, §2.5.1.6): §2.5.1.4 asks
+//   for the update interval; Asterisk and SIPp send the three back to back, which one burst
+//   loss takes out whole.
 // - Then the gap: ceil(gap_ms / ptime) intervals with no event packet between the third end
 //   packet's interval and the next key's first one. The next key thus starts at least
 //   gap_ms + ptime after the last end packet was sent. The gap follows the last key too, so
