@@ -64,8 +64,8 @@ class DtmfReceiver {
 
  private:
   bool have_last_ = false;
-  std::uint32_t last_timestamp_ = 0;
-  std::uint8_t last_event_ = 0;
+  std::uint32_t last_timestamp_ = 0;  // the newest event's start
+  std::uint16_t reported_ = 0;        // bit n: code n reported at last_timestamp_
 };
 
 // What a stream sends in one packet interval (ptime) while it sends digits.
@@ -102,8 +102,9 @@ struct SenderInfo {
   std::uint32_t octets = 0;          // sender's payload octet count
 };
 
-// A compound RTCP packet: SR (no report blocks) + SDES with CNAME. Returns its size.
-// `out` must hold 28 + 4 + 2 + cname.size() + padding to 4 bytes (<= 300 for a 255-byte cname).
+// A compound RTCP packet: SR (no report blocks) + SDES with CNAME. Returns its size:
+// 28 + 8 + (2 + cname.size() + 1) rounded up to 4, so `out` needs 296 bytes for the longest
+// cname (255 bytes; a longer one is cut there).
 std::size_t write_sender_report(const SenderInfo& info, std::string_view cname, std::uint8_t* out);
 
 // Unix time in nanoseconds -> NTP timestamp.
