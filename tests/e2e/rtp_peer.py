@@ -377,9 +377,10 @@ class StreamStats:
     span_ms: float            # last arrival - first arrival
 
     def summary(self):
-        return (f"count={self.count} pts={self.payload_types} ssrcs={len(self.ssrcs)} "
-                f"sources={sorted(self.sources)} sizes={self.payload_sizes} lost={self.lost} "
-                f"dup={self.duplicates} reord={self.reorders} ts_steps={self.ts_steps} "
+        return (f"count={self.count} not_rtp={self.not_rtp} pts={self.payload_types} "
+                f"ssrcs={len(self.ssrcs)} sources={sorted(self.sources)} "
+                f"sizes={self.payload_sizes} lost={self.lost} dup={self.duplicates} "
+                f"reord={self.reorders} ts_steps={self.ts_steps} "
                 f"ts_exact={self.ts_exact} markers={self.markers} "
                 f"interval ms mean={self.mean_ms:.2f} p50={self.p50_ms:.2f} "
                 f"p99={self.p99_ms:.2f} min={self.min_ms:.2f} max={self.max_ms:.2f} "
@@ -678,12 +679,14 @@ def speech_stats(pcm, rate=8000, floor_dbfs=-45.0, min_gap_ms=200, min_segment_m
             joined[-1][1] = r[1]
         else:
             joined.append(r)
-    segments = [(round(a * 0.02, 3), round(b * 0.02, 3)) for a, b in joined if (b - a) * 20 >= min_segment_ms]
+    segments = [(round(a * 0.02, 3), round(b * 0.02, 3))
+                for a, b in joined if (b - a) * 20 >= min_segment_ms]
     loud = [f for f, a in zip(frames, active) if a]
     zcr = sorted(zero_crossing_frequency(f, rate) for f in loud)
     return SpeechStats(
         duration_s=len(pcm) / rate, frames=len(frames), active_frames=len(loud),
-        active_fraction=len(loud) / len(frames) if frames else 0.0, active_s=round(len(loud) * 0.02, 3),
+        active_fraction=len(loud) / len(frames) if frames else 0.0,
+        active_s=round(len(loud) * 0.02, 3),
         first_active_s=round(runs[0][0] * 0.02, 3) if runs else None,
         last_active_s=round(runs[-1][1] * 0.02, 3) if runs else None,
         segments=segments, rms_dbfs=rms_dbfs([x for f in loud for x in f]),
@@ -744,7 +747,8 @@ def selftest():
 
     # Loopback: 100 paced PCMU packets of 1 kHz, then the digit 7, from a to b.
     with RtpPeer() as a, RtpPeer() as b:
-        print(f"     peers :{a.port} -> :{b.port}, kernel timestamps: {b.kernel_timestamps}", flush=True)
+        print(f"     peers :{a.port} -> :{b.port}, kernel timestamps: {b.kernel_timestamps}",
+              flush=True)
         pcm = tone_pcm(1000, 2000)
         a.send_pcm(b.address, pcm, pt=0)
         ts_after_tone = a.ts
