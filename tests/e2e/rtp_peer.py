@@ -19,6 +19,12 @@ and turns what arrived into numbers a test can assert exactly.
     assert "".join(e.digit for e in dtmf_events(pkts, pt=101)) == "12#"
     write_wav(os.path.join(workdir, "heard.wav"), pcm)   # keep it when the test fails
 
+Also: send_rtp/send_payloads/send_pcm (paced PCMU/PCMA), parse_rtp/build_rtp (CSRC,
+extension, padding), parse_rfc4733, decode_ulaw/decode_alaw/encode_*, tone_pcm,
+goertzel_power/tone_fraction (energy at one frequency), zero_crossing_frequency, rms_dbfs,
+speech_stats (active 20 ms frames, segments: "speech of plausible length"), read_wav.
+analyse() counts non-RTP datagrams apart (linphonec sends STUN from its RTP port).
+
 Packets are ``Packet(t_ns, src, data)``: t_ns is the kernel's receive time (SO_TIMESTAMPNS,
 CLOCK_REALTIME) or, where the kernel gives none, time.monotonic_ns() at recvmsg; compare
 times of one peer with each other or with ``peer.now_ns()``, never with another clock.
@@ -32,7 +38,6 @@ import argparse
 import collections
 import dataclasses
 import math
-import os
 import random
 import socket
 import struct
@@ -70,6 +75,7 @@ class RtpPeer:
             self.kernel_timestamps = False
         self.sock.settimeout(0.1)  # how often the thread looks at the stop flag
         self._packets = []
+        self.receive_errors = 0
         self._cond = threading.Condition()
         self._stop = threading.Event()
         # Sender state for the send_* helpers; send_rtp takes every field explicitly.
@@ -108,7 +114,12 @@ class RtpPeer:
             except socket.timeout:
                 continue
             except OSError:
-                break  # closed under us
+                # A receive error is counted, not fatal (Linux reports no ICMP port
+                # unreachable on an unconnected socket: measured); stop once closed.
+                if self._stop.is_set() or self.sock.fileno() < 0:
+                    break
+                self.receive_errors += 1
+                continue
             t_ns = None
             for level, kind, value in ancdata:
                 if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
