@@ -104,8 +104,8 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   c.source = file;
   Reader r{file};
   if (!root || root.IsNull()) return c;
-  TRY(r.known_keys(root, "", {"sip", "rtp", "routes", "http", "callbacks", "limits", "refer",
-                              "logging", "metrics", "envs", "shutdown", "engine"}));
+  TRY(r.known_keys(root, "", {"sip", "rtp", "media", "routes", "http", "callbacks", "limits",
+                              "refer", "logging", "metrics", "envs", "shutdown", "engine"}));
   if (auto s = root["sip"]) {
     TRY(r.known_keys(s, "sip", {"listen", "public_address", "user_agent", "ring"}));
     TRY(r.read_list(s, "listen", "sip", c.sip_listen));
@@ -114,11 +114,39 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "ring", "sip", c.sip_ring));
   }
   if (auto s = root["rtp"]) {
-    TRY(r.known_keys(s, "rtp", {"port_min", "port_max", "codecs", "ptime"}));
-    TRY(r.read(s, "port_min", "rtp", c.rtp_port_min));
-    TRY(r.read(s, "port_max", "rtp", c.rtp_port_max));
-    TRY(r.read_list(s, "codecs", "rtp", c.rtp_codecs));
-    TRY(r.read(s, "ptime", "rtp", c.rtp_ptime));
+    media::MediaConfig& m = c.media;
+    TRY(r.known_keys(s, "rtp", {"port_min", "port_max", "codecs", "ptime", "threads", "latch",
+                                "rtcp", "idle_silence", "public_address"}));
+    TRY(r.read(s, "port_min", "rtp", m.rtp_ports.first));
+    TRY(r.read(s, "port_max", "rtp", m.rtp_ports.second));
+    TRY(r.read_list(s, "codecs", "rtp", m.codecs));
+    TRY(r.read(s, "ptime", "rtp", m.ptime_ms));
+    TRY(r.read(s, "threads", "rtp", m.threads));
+    TRY(r.read(s, "latch", "rtp", m.latch));
+    TRY(r.read(s, "rtcp", "rtp", m.rtcp));
+    TRY(r.read(s, "idle_silence", "rtp", m.idle_silence));
+    TRY(r.read(s, "public_address", "rtp", m.public_address));
+  }
+  if (auto s = root["media"]) {
+    media::MediaConfig& m = c.media;
+    TRY(r.known_keys(s, "media", {"root", "cache_mb", "max_file_mb", "max_seconds", "workers",
+                                  "dtmf_duration_ms", "dtmf_gap_ms", "dtmf_volume"}));
+    TRY(r.read(s, "root", "media", m.media_root));
+    double cache_mb = static_cast<double>(m.cache_bytes >> 20);
+    double file_mb = static_cast<double>(m.max_file_bytes >> 20);
+    TRY(r.read(s, "cache_mb", "media", cache_mb));
+    TRY(r.read(s, "max_file_mb", "media", file_mb));
+    if (cache_mb < 1 || cache_mb > 65536)
+      return config_error("media.cache_mb", "must be 1 to 65536", &s, file);
+    if (file_mb <= 0 || file_mb > 1024)
+      return config_error("media.max_file_mb", "must be above 0 and at most 1024", &s, file);
+    m.cache_bytes = static_cast<std::size_t>(cache_mb * (1 << 20));
+    m.max_file_bytes = static_cast<std::size_t>(file_mb * (1 << 20));
+    TRY(r.read(s, "max_seconds", "media", m.max_sound_seconds));
+    TRY(r.read(s, "workers", "media", m.workers));
+    TRY(r.read(s, "dtmf_duration_ms", "media", m.dtmf_duration_ms));
+    TRY(r.read(s, "dtmf_gap_ms", "media", m.dtmf_gap_ms));
+    TRY(r.read(s, "dtmf_volume", "media", m.dtmf_volume));
   }
   if (auto routes = root["routes"]) {
     if (!routes.IsSequence()) return config_error("routes", "must be a list", &routes, file);
@@ -236,6 +264,10 @@ constexpr std::pair<const char*, const char*> kEnv[] = {
     {"SWMLD_SPACE_ID", "callbacks.space_id"},
     {"SWMLD_NODE_ID", "callbacks.node_id"},
     {"SWMLD_ENGINE_MODE", "engine.mode"},
+    {"SWMLD_RTP_PORT_MIN", "rtp.port_min"},
+    {"SWMLD_RTP_PORT_MAX", "rtp.port_max"},
+    {"SWMLD_RTP_PUBLIC_ADDRESS", "rtp.public_address"},
+    {"SWMLD_MEDIA_ROOT", "media.root"},
 };
 
 Result<double> to_number(const std::string& key, const std::string& v) {
@@ -282,6 +314,10 @@ Status apply_override(Config& c, const std::string& key, const std::string& v) {
   if (key == "callbacks.space_id") return c.space_id = v, Status(Ok{});
   if (key == "callbacks.node_id") return c.node_id = v, Status(Ok{});
   if (key == "engine.mode") return c.engine_mode = v, Status(Ok{});
+  if (key == "rtp.port_min") return num(c.media.rtp_ports.first);
+  if (key == "rtp.port_max") return num(c.media.rtp_ports.second);
+  if (key == "rtp.public_address") return c.media.public_address = v, Status(Ok{});
+  if (key == "media.root") return c.media.media_root = v, Status(Ok{});
   return config_error(key, "cannot be overridden");
 }
 
@@ -311,11 +347,7 @@ Result<Config> load_config(const std::string& path) {
 
 Status validate(const Config& c) {
   if (c.sip_listen.empty()) return config_error("sip.listen", "needs at least one address");
-  if (c.rtp_port_min < 1024 || c.rtp_port_max > 65535 || c.rtp_port_min >= c.rtp_port_max)
-    return config_error("rtp.port_min/port_max", "must be a range within 1024..65535");
-  for (const auto& codec : c.rtp_codecs)
-    if (codec != "PCMU" && codec != "PCMA")
-      return config_error("rtp.codecs", "supported codecs are PCMU and PCMA, got '" + codec + "'");
+  if (auto s = media::validate(c.media); !s) return s.error();
   if (c.routes.empty())
     return config_error("routes", "no route: give at least one route or --swml FILE|URL");
   if (c.log_format != "text" && c.log_format != "json")

@@ -9,6 +9,7 @@
 
 #include "swmld/core/error.hpp"
 #include "swmld/core/value.hpp"
+#include "swmld/media/service.hpp"
 
 namespace swmld::app {
 
@@ -38,11 +39,8 @@ struct Config {
   std::string sip_user_agent = "swmld/0.1";
   bool sip_ring = true;    // 180 Ringing when a document starts
 
-  // rtp (SDP only until media lands)
-  int rtp_port_min = 20000;
-  int rtp_port_max = 20999;
-  std::vector<std::string> rtp_codecs{"PCMU", "PCMA"};
-  int rtp_ptime = 20;
+  // rtp and media: RTP ports, codecs and threads; audio files, cache, TTS workers, DTMF
+  media::MediaConfig media;
 
   std::vector<Route> routes;
 

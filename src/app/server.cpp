@@ -17,11 +17,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "audio_fetcher.hpp"
 #include "document_fetcher.hpp"
 #include "engine_http.hpp"
-#include "media_null.hpp"
 #include "metrics_server.hpp"
-#include "sip_call.hpp"
 #include "sip_uri.hpp"
 #include "swmld/core/ids.hpp"
 #include "swmld/core/log.hpp"
@@ -32,6 +31,8 @@
 #include "swmld/http/client.hpp"
 #include "swmld/http/event_poster.hpp"
 #include "swmld/http/host_policy.hpp"
+#include "swmld/media/service.hpp"
+#include "swmld/sip/stack.hpp"
 #include "swmld/swml/loader.hpp"
 
 namespace swmld::app {
@@ -145,6 +146,7 @@ class Server::Impl {
     engine_config_.refer_notify_timeout =
         std::chrono::milliseconds(static_cast<long long>(config_.refer_notify_timeout * 1000));
     engine_config_.referred_by = config_.referred_by;
+    engine_config_.fetch_failure_code = config_.http_fetch_failure_code;
     engine_config_.request_timeout_s = config_.http_timeout;
     engine_config_.request_connect_timeout_s = config_.http_connect_timeout;
     engine_config_.project_id = config_.project_id;
@@ -179,6 +181,16 @@ class Server::Impl {
     engine_http_ = make_engine_http(*http_);
     callbacks_ = std::make_shared<CallbackPoster>(*poster_);
 
+    auto media = media::Service::start(config_.media, make_audio_fetcher(*http_));
+    if (!media) return media.error();
+    media_ = std::move(*media);
+    const auto& rtp = config_.media.rtp_ports;
+    const int port_pairs = (rtp.second - rtp.first + 1) / 2;
+    if (port_pairs < config_.max_calls)
+      spdlog::warn("rtp.port_min-port_max ({}-{}) holds {} calls, fewer than limits.max_calls ({}): "
+                   "calls beyond it are refused with 503",
+                   rtp.first, rtp.second, port_pairs, config_.max_calls);
+
     // engine.mode sip_thread: the io_context only serves /metrics, one thread is plenty.
     const bool on_sip_thread = config_.engine_mode == "sip_thread";
     int threads = on_sip_thread ? 1
@@ -196,9 +208,6 @@ class Server::Impl {
     sc.listen = config_.sip_listen;
     sc.public_address = config_.sip_public_address;
     sc.user_agent = config_.sip_user_agent;
-    sc.rtp_ports = {config_.rtp_port_min, config_.rtp_port_max};
-    sc.codecs = config_.rtp_codecs;
-    sc.ptime_ms = config_.rtp_ptime;
     auto stack = sip::Stack::create(sc);
     if (!stack) return stack.error();
     stack_ = std::move(*stack);
@@ -209,7 +218,7 @@ class Server::Impl {
     } else {
       new_call_executor_ = [this] { return boost::asio::any_io_executor(boost::asio::make_strand(io_)); };
     }
-    auto running = stack_->run([this](std::shared_ptr<sip::Leg> leg) { on_invite(leg); });
+    auto running = stack_->run([this](const std::shared_ptr<sip::Leg>& leg) { on_invite(leg); });
     if (!running) return running.error();
     if (!config_.metrics_listen.empty()) {
       auto m = MetricsServer::start(io_, config_.metrics_listen, [this] { return render_metrics(); },
@@ -262,6 +271,9 @@ class Server::Impl {
     engine_threads_.clear();
     stack_.reset();
     poster_.reset();
+    // Audio fetches complete ("client shut down") while the media service still exists.
+    if (http_) http_->shutdown();
+    media_.reset();
     http_.reset();
   }
 
@@ -276,28 +288,37 @@ class Server::Impl {
     if (sources_.restricts() && !sources_.check(in.source_ip, in.source_ip).empty()) {
       spdlog::warn("INVITE {} from {} rejected: source not in limits.allow_sources", in.sip_call_id,
                    in.source_ip);
-      leg->reject(403, "Forbidden");
+      leg->reject(403);
       metrics_.inc("swmld_calls_rejected_total", "reason=\"source\"");
       return;
     }
     if (active_.load() >= config_.max_calls) {
       spdlog::warn("INVITE {} rejected: {} calls active (limits.max_calls)", in.sip_call_id,
                    active_.load());
-      leg->reject(503, "Service Unavailable", 5);
+      leg->reject(503, 5);
       metrics_.inc("swmld_calls_rejected_total", "reason=\"max_calls\"");
       return;
     }
     if (!take_cps_token()) {
       spdlog::warn("INVITE {} rejected: over limits.max_cps ({}/s)", in.sip_call_id, config_.max_cps);
-      leg->reject(503, "Service Unavailable", 1);
+      leg->reject(503, 1);
       metrics_.inc("swmld_calls_rejected_total", "reason=\"max_cps\"");
       return;
     }
     const Route* route = match(in);
     if (!route) {
       spdlog::warn("INVITE {} for {} matched no route", in.sip_call_id, in.request_uri);
-      leg->reject(404, "Not Found");
+      leg->reject(404);
       metrics_.inc("swmld_calls_rejected_total", "reason=\"no_route\"");
+      return;
+    }
+    // The offer is negotiated before anything runs: nothing useful could run on a call
+    // whose media we cannot answer.
+    auto media = media_->open(in.remote_sdp, in.local_address);
+    if (!media) {
+      spdlog::info("INVITE {} refused with 488: {}", in.sip_call_id, media.error().message);
+      leg->reject(488);
+      metrics_.inc("swmld_calls_rejected_total", "reason=\"sdp\"");
       return;
     }
     std::string call_id = new_uuid();
@@ -317,15 +338,15 @@ class Server::Impl {
     spdlog::debug("{} from={} to={} source={}", setup.log_context, in.from_uri, in.to_uri, in.source_ip);
 
     engine::CallPorts ports;
-    ports.call = std::make_unique<SipCallControl>(leg, config_.http_fetch_failure_code);
-    ports.media = std::make_unique<NullMedia>();
+    ports.call = leg;
+    ports.media = std::move(*media);
     ports.http = engine_http_;
     ports.events = callbacks_;
     ports.fetcher = fetcher_;
     ++active_;
     metrics_.inc("swmld_calls_total");
     std::string ctx = setup.log_context;
-    auto run = engine::CallRun::start(new_call_executor_(), engine_config_, std::move(ports),
+    engine::CallRun::start(new_call_executor_(), engine_config_, std::move(ports),
                                       std::move(setup), [this, ctx](engine::CallOutcome o) {
                                         --active_;
                                         metrics_.inc("swmld_calls_ended_total",
@@ -337,7 +358,6 @@ class Server::Impl {
                                           spdlog::info("{} ended: {}", ctx, o.end_reason);
                                         }
                                       });
-    leg->set_observer(std::make_shared<SipLegObserver>(run->events()));
   }
 
   void describe_metrics() {
@@ -352,6 +372,16 @@ class Server::Impl {
     metrics_.describe("swmld_draining", "gauge", "1 after SIGTERM.");
     metrics_.describe("swmld_log_lines_dropped_total", "counter",
                       "Log lines dropped because stderr could not keep up.");
+    metrics_.describe("swmld_rtp_streams_active", "gauge", "RTP streams open.");
+    metrics_.describe("swmld_rtp_ports_free", "gauge", "RTP ports of rtp.port_min-port_max free.");
+    metrics_.describe("swmld_rtp_packets_sent_total", "counter", "RTP packets sent.");
+    metrics_.describe("swmld_rtp_packets_received_total", "counter", "RTP packets received.");
+    metrics_.describe("swmld_rtp_late_ticks_total", "counter",
+                      "Media ticks that started more than 5 ms late.");
+    metrics_.describe("swmld_audio_cache_bytes", "gauge", "Decoded audio held in the cache.");
+    metrics_.describe("swmld_audio_cache_total", "counter", "Audio cache lookups, by result.");
+    metrics_.describe("swmld_audio_load_failures_total", "counter",
+                      "Sounds that could not be loaded (fetch, decode, TTS).");
   }
 
   // Runs on an engine thread at each scrape: gauges and the poster's counters are read now.
@@ -366,6 +396,19 @@ class Server::Impl {
       metrics_.series("swmld_callbacks_total", "outcome=\"dropped\"") = static_cast<std::int64_t>(st.dropped);
       metrics_.series("swmld_callbacks_total", "outcome=\"retried\"") = static_cast<std::int64_t>(st.retries);
       metrics_.series("swmld_callbacks_pending") = static_cast<std::int64_t>(st.pending);
+    }
+    if (media_) {
+      auto m = media_->stats();
+      auto n = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
+      metrics_.series("swmld_rtp_streams_active") = n(m.streams_active);
+      metrics_.series("swmld_rtp_ports_free") = n(m.ports_free);
+      metrics_.series("swmld_rtp_packets_sent_total") = n(m.packets_sent);
+      metrics_.series("swmld_rtp_packets_received_total") = n(m.packets_received);
+      metrics_.series("swmld_rtp_late_ticks_total") = n(m.late_ticks);
+      metrics_.series("swmld_audio_cache_bytes") = n(m.cache_bytes);
+      metrics_.series("swmld_audio_cache_total", "result=\"hit\"") = n(m.cache_hits);
+      metrics_.series("swmld_audio_cache_total", "result=\"miss\"") = n(m.cache_misses);
+      metrics_.series("swmld_audio_load_failures_total") = n(m.load_failures);
     }
     return metrics_.render();
   }
@@ -414,6 +457,7 @@ class Server::Impl {
   std::shared_ptr<HttpDocumentFetcher> fetcher_;  // refers to *http_: reset http_ first
   std::shared_ptr<engine::HttpClient> engine_http_;
   std::shared_ptr<CallbackPoster> callbacks_;
+  std::unique_ptr<media::Service> media_;  // its audio fetches go through *http_
   std::unique_ptr<sip::Stack> stack_;
   std::atomic<int> active_{0};
   std::atomic<bool> draining_{false};

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "document_fetcher.hpp"
 #include "engine_http.hpp"
@@ -20,7 +21,6 @@ namespace swmld::app {
 namespace {
 
 namespace fs = std::filesystem;
-using engine::CallEvents;
 
 // Prints actions as compact JSON lines.
 class ActionLog {
@@ -119,24 +119,27 @@ engine::HttpResponse fixture_response(const std::string& dir, const std::string&
   return r;
 }
 
-class SimCall final : public engine::CallControl {
+class SimCall final : public call::CallControl {
  public:
   SimCall(ActionLog& log, std::vector<ReferOutcome> outcomes)
       : log_(log), outcomes_(std::move(outcomes)) {}
-  void attach(std::shared_ptr<CallEvents> events) { events_ = std::move(events); }
+  const std::shared_ptr<call::Events>& events() const { return events_; }
 
+  void attach(std::shared_ptr<call::Events> events) override { events_ = std::move(events); }
   void ring() override { log_.write({{"action", "ring"}}); }
-  void answer() override {
+  void progress(std::string) override { log_.write({{"action", "early_media"}}); }
+  void answer(std::string) override {
     log_.write({{"action", "answer"}});
     answered_ = true;
-    events_->on_answered();
+    events_->post(call::Answered{});
   }
-  void hangup(engine::HangupReason reason) override {
-    Value v = {{"action", "hangup"}, {"reason", engine::to_string(reason)}};
-    v["sip"] = answered_ ? std::string("BYE") : std::to_string(engine::reject_code(reason));
-    log_.write(v);
+  void answer_offer(std::string) override {}
+  void reject(int code, int) override {
+    log_.write({{"action", "hangup"}, {"reason", reason_of(code)}, {"sip", std::to_string(code)}});
   }
-  void refer(const engine::ReferRequest& r) override {
+  // A BYE carries no reason (the "end" line says why the call ended).
+  void bye() override { log_.write({{"action", "hangup"}, {"sip", "BYE"}}); }
+  void refer(call::ReferRequest r) override {
     Value v = {{"action", "refer"}, {"to_uri", r.to_uri}};
     if (!r.referred_by.empty()) v["referred_by"] = r.referred_by;
     if (!r.username.empty()) v["username"] = r.username;
@@ -145,39 +148,94 @@ class SimCall final : public engine::CallControl {
                                        : outcomes_[std::min(next_, outcomes_.size() - 1)];
     ++next_;
     if (o.response == 0) return;
-    events_->on_refer_response(o.response);
+    events_->post(call::ReferResponse{o.response});
     if (o.response >= 300) return;
-    if (o.terminate_only) events_->on_refer_notify(0, true);
+    if (o.terminate_only) events_->post(call::ReferNotify{0, true});
     for (std::size_t i = 0; i < o.sipfrags.size(); ++i)
-      events_->on_refer_notify(o.sipfrags[i], o.sipfrags[i] >= 200);
+      events_->post(call::ReferNotify{o.sipfrags[i], o.sipfrags[i] >= 200});
   }
-  void send_digits(const std::string& digits) override {
-    log_.write({{"action", "send_digits"}, {"digits", digits}});
+  void send_info_digits(std::string digits) override {
+    log_.write({{"action", "send_digits"}, {"digits", digits}, {"via", "info"}});
   }
 
  private:
+  static const char* reason_of(int code) {
+    switch (code) {
+      case 486: return "busy";
+      case 603: return "decline";
+      case 500: return "error";
+      case 503: return "fetch_failed";
+      default: return "hangup";
+    }
+  }
+
   ActionLog& log_;
   std::vector<ReferOutcome> outcomes_;
   std::size_t next_ = 0;
   bool answered_ = false;
-  std::shared_ptr<CallEvents> events_;
+  std::shared_ptr<call::Events> events_;
 };
 
-class SimMedia final : public engine::MediaControl {
+// Media: each sound is printed with its length when the form gives it (silence:N,
+// ring:N:cc); with --realtime the play lasts that long.
+class SimMedia final : public call::MediaControl {
  public:
-  explicit SimMedia(ActionLog& log) : log_(log) {}
-  void play(const engine::PlayRequest& r, std::function<void(std::string)> done) override {
+  SimMedia(ActionLog& log, boost::asio::io_context& io, bool realtime)
+      : log_(log), io_(io), realtime_(realtime) {}
+  void attach(std::shared_ptr<call::Events>) override {}
+  Result<std::string> local_sdp() override { return std::string("v=0\r\n"); }
+  Result<std::string> remote_sdp(const call::RemoteSdp&) override { return std::string(); }
+  bool telephone_event() const override { return true; }
+  void play(const call::PlayRequest& r, std::function<void(std::string)> done) override {
+    double total_ms = 0;
     for (const auto& url : r.urls) {
       Value v = {{"action", "play"}, {"url", url}};
       if (r.volume != 0) v["volume"] = r.volume;
+      if (auto ms = known_duration_ms(url)) {
+        v["duration_ms"] = static_cast<long long>(*ms);
+        total_ms += *ms;
+      }
       log_.write(v);
     }
+    finish_after(total_ms, std::move(done));
+  }
+  void stop() override {
+    if (timer_) timer_->cancel();
+  }
+  void send_digits(const std::string& digits, std::function<void(std::string)> done) override {
+    log_.write({{"action", "send_digits"}, {"digits", digits}});
     done("");
   }
-  void stop() override {}
+  void close() override { stop(); }
 
  private:
+  // silence:N and ring:N:cc say how long they last; other sounds are not fetched here.
+  static std::optional<double> known_duration_ms(const std::string& url) {
+    auto number = [](std::string_view t) -> std::optional<double> {
+      if (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+      char* end = nullptr;
+      std::string text(t);
+      double v = std::strtod(text.c_str(), &end);
+      if (text.empty() || end == text.c_str()) return std::nullopt;
+      return v * 1000;
+    };
+    if (url.rfind("silence:", 0) == 0) return number(std::string_view(url).substr(8));
+    if (url.rfind("ring:", 0) == 0) {
+      std::string_view rest = std::string_view(url).substr(5);
+      if (rest.find(':') != std::string_view::npos) return number(rest.substr(0, rest.find(':')));
+    }
+    return std::nullopt;
+  }
+  void finish_after(double ms, std::function<void(std::string)> done) {
+    if (!realtime_ || ms <= 0) return done("");
+    timer_ = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(static_cast<long long>(ms)));
+    timer_->async_wait([done = std::move(done)](boost::system::error_code) { done(""); });
+  }
+
   ActionLog& log_;
+  boost::asio::io_context& io_;
+  bool realtime_;
+  std::shared_ptr<boost::asio::steady_timer> timer_;
 };
 
 // `request`: answered from the fixture folder, or by the real HTTP client without one.
@@ -313,11 +371,11 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
   config.space_id = "sim-space";
   config.node_id = "swmld-sim";
 
-  auto sim_call = std::make_unique<SimCall>(log, std::move(outcomes));
-  SimCall* sim_call_ptr = sim_call.get();
+  boost::asio::io_context io;
+  auto sim_call = std::make_shared<SimCall>(log, std::move(outcomes));
   engine::CallPorts ports;
-  ports.call = std::move(sim_call);
-  ports.media = std::make_unique<SimMedia>(log);
+  ports.call = sim_call;
+  ports.media = std::make_unique<SimMedia>(log, io, o.realtime);
   // Without --http-fixture, HTTP goes out for real (the same client `serve` uses).
   std::unique_ptr<http::Client> client;
   std::shared_ptr<engine::HttpClient> real_http;
@@ -339,13 +397,12 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
   setup.envs = std::move(*envs);
   setup.log_context = "call=" + o.call_id;
 
-  boost::asio::io_context io;
   engine::CallOutcome result;
   auto run = engine::CallRun::start(io.get_executor(), config, std::move(ports), std::move(setup),
                                     [&](engine::CallOutcome outcome) { result = std::move(outcome); });
-  // Nothing runs before io.run(): the far end's events can be attached and queued now.
-  sim_call_ptr->attach(run->events());
-  for (char d : o.dtmf) run->events()->on_dtmf(d);
+  // Nothing runs before io.run(): the caller's keys are queued now (typed ahead), as RFC 4733
+  // digits of the inbound leg.
+  for (char d : o.dtmf) sim_call->events()->post(call::Dtmf{d, call::DtmfSource::rfc4733});
   io.run();
 
   Value end = {{"action", "end"}, {"reason", result.end_reason}};

@@ -14,38 +14,23 @@
 
 namespace swmld::engine {
 
-// Reports signalling events to a call from any thread: each event is posted to the call's
-// strand; events for a call that has ended are dropped.
-class EventSink final : public CallEvents {
+// Reports the events of one leg to a call from any thread: each event is posted to the
+// call's strand; events for a call that has ended are dropped.
+class LegEventSink final : public call::Events {
  public:
-  EventSink(std::weak_ptr<Call> call, Strand strand)
-      : call_(std::move(call)), strand_(std::move(strand)) {}
+  LegEventSink(std::weak_ptr<Call> call, Strand strand, std::size_t leg)
+      : call_(std::move(call)), strand_(std::move(strand)), leg_(leg) {}
 
-  void on_answered() override {
-    post([](Call& c) { c.handle_answered(); });
-  }
-  void on_hangup(std::string reason) override {
-    post([reason = std::move(reason)](Call& c) mutable { c.handle_hangup(std::move(reason)); });
-  }
-  void on_refer_response(int code) override {
-    post([code](Call& c) { c.handle_refer_response(code); });
-  }
-  void on_refer_notify(int sipfrag_code, bool terminated) override {
-    post([sipfrag_code, terminated](Call& c) { c.handle_refer_notify(sipfrag_code, terminated); });
-  }
-  void on_dtmf(char digit) override {
-    post([digit](Call& c) { c.handle_dtmf(digit); });
+  void post(call::Event event) override {
+    asio::post(strand_, [w = call_, leg = leg_, event = std::move(event)]() mutable {
+      if (auto c = w.lock()) c->handle(leg, std::move(event));
+    });
   }
 
  private:
-  template <typename F>
-  void post(F&& f) {
-    asio::post(strand_, [w = call_, f = std::forward<F>(f)]() mutable {
-      if (auto c = w.lock()) f(*c);
-    });
-  }
   std::weak_ptr<Call> call_;
   Strand strand_;
+  std::size_t leg_;
 };
 
 namespace {
@@ -96,15 +81,19 @@ Call::Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts
   if (!call_.is_object()) call_ = Value::object();
   Value params = setup.params.is_object() ? std::move(setup.params) : Value::object();
   frames_.push_back(Frame{std::move(setup.document), "main", std::move(params)});
+  legs_.push_back(std::make_unique<Leg>(0, std::move(ports_.call), std::move(ports_.media), log_context_));
 }
 
-std::shared_ptr<CallEvents> Call::events() {
-  if (!sink_) sink_ = std::make_shared<EventSink>(weak_from_this(), strand_);
-  return sink_;
+std::shared_ptr<call::Events> Call::leg_events(const Leg& leg) {
+  return std::make_shared<LegEventSink>(weak_from_this(), strand_, leg.index());
 }
 
 void Call::begin() {
-  events();  // the sink must exist before any port can report
+  // The ports report from now on (they replay what happened before).
+  Leg& leg = inbound();
+  auto sink = leg_events(leg);
+  leg.control().attach(sink);
+  if (leg.media()) leg.media()->attach(sink);
   asio::co_spawn(strand_, [self = shared_from_this()]() { return self->run(); },
                  [self = shared_from_this()](std::exception_ptr e) {
                    if (!e) return;
@@ -122,7 +111,7 @@ asio::awaitable<void> Call::run() {
   if (!frame().document) {
     // A URL route: fetch the document before anything is sent to the caller.
     auto target = co_await resolve_document(document_url_, frame().params);
-    if (!target && !fallback_url_.empty() && !hung_up_) {
+    if (!target && !fallback_url_.empty() && !hung_up()) {
       log(spdlog::level::warn, "{}; trying the fallback URL", target.error().str());
       target = co_await resolve_document(fallback_url_, frame().params);
     }
@@ -133,7 +122,7 @@ asio::awaitable<void> Call::run() {
     frame().document = target->first;
     frame().section = target->second;
   }
-  if (config_.ring_on_start) ports_.call->ring();
+  if (config_.ring_on_start) inbound().control().ring();
   Flow flow = co_await run_frame();
   finish(std::move(flow));
 }
@@ -148,25 +137,19 @@ void Call::finish(Flow flow) {
       log(spdlog::level::err, "{}", e.str());
       outcome.end_reason = "error";
       outcome.error = std::move(e);
-      if (!hung_up_ && !hangup_sent_) {
-        hangup_sent_ = true;
-        ports_.call->hangup(fetch_failed_ && !answered_ ? HangupReason::fetch_failed
-                                                        : HangupReason::error);
-      }
+      end_call(fetch_failed_ && !answered() ? HangupReason::fetch_failed : HangupReason::error);
       break;
     }
     case Flow::Kind::end:
-      outcome.end_reason = hung_up_ ? "remote_hangup" : "hangup";
+      outcome.end_reason = inbound().ended_remotely() ? "remote_hangup" : "hangup";
       break;
     default:
-      outcome.end_reason = hung_up_ ? "remote_hangup" : "end_of_document";
-      if (!hung_up_ && !hangup_sent_) {
-        hangup_sent_ = true;
-        ports_.call->hangup(HangupReason::hangup);
-      }
+      outcome.end_reason = inbound().ended_remotely() ? "remote_hangup" : "end_of_document";
+      end_call(HangupReason::hangup);
       break;
   }
-  if (ports_.media) ports_.media->stop();
+  for (auto& leg : legs_)
+    if (leg->media()) leg->media()->close();
   outcome.vars = vars_;
   auto done = std::move(done_);
   done_ = nullptr;
@@ -174,9 +157,12 @@ void Call::finish(Flow flow) {
 }
 
 void Call::end_call(HangupReason reason) {
-  if (hung_up_ || hangup_sent_) return;
-  hangup_sent_ = true;
-  ports_.call->hangup(reason);
+  if (reason == HangupReason::fetch_failed) {
+    int code = config_.fetch_failure_code;
+    inbound().end(code, code == 503 ? 5 : 0);
+  } else {
+    inbound().end(reject_code(reason));
+  }
 }
 
 asio::awaitable<Flow> Call::run_frame() {
@@ -210,7 +196,7 @@ asio::awaitable<Flow> Call::run_frame() {
 asio::awaitable<Flow> Call::run_block(const swml::Block& block) {
   std::size_t i = 0;
   while (i < block.steps.size()) {
-    if (hung_up_) co_return Flow::end();
+    if (hung_up()) co_return Flow::end();
     Flow flow = co_await run_step(block.steps[i], i);
     switch (flow.kind) {
       case Flow::Kind::next:
@@ -307,7 +293,7 @@ asio::awaitable<Flow> Call::call_destination(const std::string& dest, Value para
                              " frames");
   auto target = co_await resolve_document(dest, params);
   if (!target) co_return Flow::fail(target.error());
-  if (hung_up_) co_return Flow::end();
+  if (hung_up()) co_return Flow::end();
   frames_.push_back(Frame{target->first, target->second, std::move(params)});
   Flow flow = co_await run_frame();
   frames_.pop_back();
@@ -351,7 +337,7 @@ asio::awaitable<bool> Call::wait_until_at(const std::function<bool()>& ready,
   bool waited = false;
   bool drained = false;
   while (!ready()) {
-    if (hung_up_) co_return false;
+    if (hung_up()) co_return false;
     if (waited && Clock::now() >= deadline) {
       // A wake-up resumes the coroutine inside the handler that woke it, ahead of events
       // still queued: go through the queue once before declaring the timeout, so events
@@ -370,20 +356,27 @@ asio::awaitable<bool> Call::wait_until_at(const std::function<bool()>& ready,
 void Call::wake() { park_.release(); }
 
 asio::awaitable<Flow> Call::ensure_answered() {
-  if (answered_) co_return Flow::next();
-  if (hung_up_) co_return Flow::end();
-  if (!answer_sent_) {
-    answer_sent_ = true;
-    ports_.call->answer();
+  Leg& leg = inbound();
+  if (leg.answered()) co_return Flow::next();
+  if (leg.gone()) co_return Flow::end();
+  if (!leg.answer_sent()) {
+    Status s = leg.answer();
+    if (!s) co_return Flow::fail(ErrorCode::method_execute_failed, "answer: " + s.error().message);
   }
-  bool ok = co_await wait_until([this] { return answered_; }, config_.answer_timeout);
+  bool ok = co_await wait_until([&leg] { return leg.answered(); }, config_.answer_timeout);
   if (!ok) {
-    if (hung_up_) co_return Flow::end();
+    if (leg.gone()) co_return Flow::end();
     co_return Flow::fail(ErrorCode::method_execute_failed,
                          "answer: no ACK for the 200 OK within " +
                              std::to_string(config_.answer_timeout.count()) + " ms");
   }
   co_return Flow::next();
+}
+
+Flow Call::ensure_early_media() {
+  Status s = inbound().early_media();
+  if (!s) return Flow::fail(ErrorCode::method_execute_failed, "early media: " + s.error().message);
+  return Flow::next();
 }
 
 double Call::now_unix() const {
@@ -413,42 +406,31 @@ void Call::post_callback(const std::string& url, const std::string& event_type, 
   ports_.events->post_event(url, std::move(body));
 }
 
-void Call::handle_answered() {
-  answered_ = true;
-  wake();
-}
-
-void Call::handle_hangup(std::string reason) {
-  if (hung_up_) return;
-  hung_up_ = true;
-  hangup_reason_ = std::move(reason);
-  log(spdlog::level::debug, "far end ended the call ({})", hangup_reason_);  // "ended:" is info
-  if (ports_.media) ports_.media->stop();
-  wake();
-}
-
-void Call::handle_refer_response(int code) {
-  if (!refer_.active || refer_.responded) return;
-  refer_.responded = true;
-  refer_.response_code = code;
-  wake();
-}
-
-void Call::handle_refer_notify(int code, bool terminated) {
-  if (!refer_.active) return;
-  if (code > 0) {
-    refer_.sipfrag_codes.push_back(code);
-    if (code >= 200 && refer_.final_sipfrag == 0) refer_.final_sipfrag = code;
+void Call::handle(std::size_t index, call::Event event) {
+  if (index >= legs_.size()) return;
+  Leg& leg = *legs_[index];
+  if (!leg.apply(event)) return;
+  if (const auto* ended = std::get_if<call::Ended>(&event)) {
+    if (ended->cause != call::EndCause::local)  // "ended:" is the info line of the call
+      log(spdlog::level::debug, "far end ended leg {} ({})", index, call::to_string(ended->cause));
   }
-  if (terminated) refer_.terminated = true;
+  // Handlers only record what they need; the step they belong to acts when wake() resumes it.
+  for (auto& [id, handler] : handlers_) handler(leg, event);
   wake();
 }
 
-void Call::handle_dtmf(char digit) {
-  // Bounded: a far end that floods digits cannot grow the buffer without limit.
-  if (dtmf_.size() >= 128) dtmf_.pop_front();
-  dtmf_.push_back(digit);
-  wake();
+Call::Subscription Call::subscribe(EventHandler handler) {
+  std::uint64_t id = ++next_handler_;
+  handlers_.emplace_back(id, std::move(handler));
+  return Subscription(*this, id);
+}
+
+void Call::unsubscribe(std::uint64_t id) {
+  for (auto it = handlers_.begin(); it != handlers_.end(); ++it)
+    if (it->first == id) {
+      handlers_.erase(it);
+      return;
+    }
 }
 
 }  // namespace swmld::engine

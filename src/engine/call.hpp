@@ -1,5 +1,6 @@
-// The per-call interpreter state: variables, frames, the call's signalling/media state and
-// the one wait primitive every step uses. Lives on the call's strand; nothing here is locked.
+// The per-call interpreter: variables, frames, steps, the legs of the call and the one wait
+// primitive every step uses. Per-leg state lives in Leg, a method's state in its method.
+// Lives on the call's strand; nothing here is locked.
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "flow.hpp"
+#include "leg.hpp"
 #include "parking.hpp"
 #include "swmld/engine/executor.hpp"
 #include "swmld/swml/expression.hpp"
@@ -37,25 +39,17 @@ struct Frame {
   Value params = Value::object();
 };
 
-// What the signalling side told us about the REFER in progress.
-struct ReferProgress {
-  bool active = false;
-  bool responded = false;           // the signalling side reported the REFER's outcome
-  int response_code = 0;            // final response to the REFER; 0: it could not be sent
-  std::vector<int> sipfrag_codes;   // every sipfrag status seen, in order
-  int final_sipfrag = 0;            // first sipfrag >= 200; 0 while none
-  bool terminated = false;          // a NOTIFY said Subscription-State: terminated
-};
+// A step's view of the call's events: each event a leg reports is offered to the handlers
+// subscribed at that moment (after the leg itself has taken it), then the waiting step is
+// woken. A method keeps its own state (REFER progress, say) in the handler's captures.
+using EventHandler = std::function<void(Leg& leg, const call::Event& event)>;
 
 class Call : public CallRun, public std::enable_shared_from_this<Call> {
  public:
   Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts ports,
        CallSetup setup, std::function<void(CallOutcome)> done);
 
-  // CallRun
-  std::shared_ptr<CallEvents> events() override;
-
-  void begin();  // spawns the run coroutine on the strand
+  void begin();  // attaches the inbound leg's ports, spawns the run coroutine on the strand
 
   // ---- used by methods (strand only) ----
   const EngineConfig& config() const { return config_; }
@@ -106,18 +100,41 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
 
   // Makes sure the call is answered (methods that need media or a dialog).
   asio::awaitable<Flow> ensure_answered();
-  bool answered() const { return answered_; }
+  // Early media (183 with SDP) unless answered already: `play` with auto_answer false.
+  Flow ensure_early_media();
+  bool answered() const { return inbound().answered(); }
   // Ends the call from our side (hangup step): reject before answer, BYE after. Once.
   void end_call(HangupReason reason);
-  bool hung_up() const { return hung_up_; }
+  // The inbound leg is gone (the far end hung up, or we ended it): steps stop waiting.
+  bool hung_up() const { return inbound().gone(); }
+
+  // The call's legs: [0] is the inbound one.
+  Leg& inbound() { return *legs_.front(); }
+  const Leg& inbound() const { return *legs_.front(); }
+  // The sink of a leg's events (as the leg's ports report them).
+  std::shared_ptr<call::Events> leg_events(const Leg& leg);
+
+  // Offers every event to `handler` until the returned subscription is destroyed.
+  class Subscription {
+   public:
+    Subscription(Call& call, std::uint64_t id) : call_(&call), id_(id) {}
+    Subscription(Subscription&& o) noexcept : call_(std::exchange(o.call_, nullptr)), id_(o.id_) {}
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    Subscription& operator=(Subscription&&) = delete;
+    ~Subscription() {
+      if (call_) call_->unsubscribe(id_);
+    }
+
+   private:
+    Call* call_;
+    std::uint64_t id_;
+  };
+  [[nodiscard]] Subscription subscribe(EventHandler handler);
 
   // Posts a status callback, if the step has a `status_url` and a poster exists.
   void post_callback(const std::string& url, const std::string& event_type, Value params);
   double now_unix() const;
-
-  // A digit the far end sent; prompt consumes them.
-  std::deque<char>& dtmf() { return dtmf_; }
-  ReferProgress& refer() { return refer_; }
 
   // Logging with the call's context prefix.
   template <typename... Args>
@@ -131,7 +148,7 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   int& goto_count(const swml::Step* step) { return goto_counts_[step]; }
 
  private:
-  friend class EventSink;
+  friend class LegEventSink;
   asio::awaitable<void> run();
   asio::awaitable<Flow> run_frame();
   asio::awaitable<Flow> run_step(const swml::Step& step, std::size_t index);
@@ -143,12 +160,9 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   // Adds the failing step's position and "[section 'x', step n (method)]" to an error flow.
   Flow located(Flow flow) const;
 
-  // Event handlers (strand).
-  void handle_answered();
-  void handle_hangup(std::string reason);
-  void handle_refer_response(int code);
-  void handle_refer_notify(int code, bool terminated);
-  void handle_dtmf(char digit);
+  // An event of legs_[leg] (strand): the leg takes it, then the subscribed handlers.
+  void handle(std::size_t leg, call::Event event);
+  void unsubscribe(std::uint64_t id);
 
   const EngineConfig& config_;
   CallPorts ports_;
@@ -157,7 +171,6 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   std::uint64_t wait_seq_ = 0;  // numbers the waits, so a timer wakes only its own
   Parking park_;                        // the one place the run coroutine waits
   std::function<void(CallOutcome)> done_;
-  std::shared_ptr<class EventSink> sink_;
 
   Value call_;
   Value envs_;
@@ -166,13 +179,9 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   swml::ExpressionEngine expressions_;
   std::string log_context_;
 
-  bool answered_ = false;
-  bool answer_sent_ = false;
-  bool hung_up_ = false;         // the far end ended the call
-  bool hangup_sent_ = false;     // we ended it
-  std::string hangup_reason_;
-  std::deque<char> dtmf_;
-  ReferProgress refer_;
+  std::vector<std::unique_ptr<Leg>> legs_;
+  std::vector<std::pair<std::uint64_t, EventHandler>> handlers_;
+  std::uint64_t next_handler_ = 0;
 
   std::string document_url_;   // URL route: fetched before the document starts
   std::string fallback_url_;

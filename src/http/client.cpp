@@ -252,7 +252,8 @@ std::shared_ptr<Handle> Client::Impl::send(std::shared_ptr<Impl> self, Request r
   t->request_ = std::move(request);
   t->done_ = std::move(done);
   t->client_ = self;
-  t->max_body_ = config_.max_response_bytes;
+  t->max_body_ = t->request_.max_response_bytes > 0 ? t->request_.max_response_bytes
+                                                    : config_.max_response_bytes;
   t->max_headers_ = config_.max_response_headers;
   t->policy_ = &policy_;
 
@@ -542,8 +543,7 @@ std::string Client::Impl::setup(Transfer& t) {
   curl_easy_setopt(e, CURLOPT_PROXY, config_.proxy.c_str());  // "" disables env proxies
   curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");           // what libcurl can decode
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE,
-                   static_cast<curl_off_t>(config_.max_response_bytes));
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t.max_body_));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, static_cast<void*>(&t));
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header);
@@ -653,8 +653,7 @@ void Client::Impl::on_attempt_done(CURL* easy, CURLcode rc) {
     if (!t->abort_reason_.empty()) {
       r.error = t->abort_reason_;
     } else if (rc == CURLE_FILESIZE_EXCEEDED) {
-      r.error =
-          "response body larger than " + std::to_string(config_.max_response_bytes) + " bytes";
+      r.error = "response body larger than " + std::to_string(t->max_body_) + " bytes";
     } else {
       r.error = t->errbuf_[0] != '\0' ? std::string(t->errbuf_) : curl_easy_strerror(rc);
     }

@@ -24,18 +24,12 @@ std::string payload_of(sip_t const* sip) {
 
 }  // namespace
 
-LegImpl::LegImpl(StackCore& core, nua_handle_t* nh, Setup setup)
+LegImpl::LegImpl(StackCore& core, nua_handle_t* nh, IncomingCall info, std::string contact)
     : core_(core),
       executor_(core.executor()),
       nh_(nh),
-      info_(std::move(setup.info)),
-      offer_(std::move(setup.offer)),
-      choice_(std::move(setup.choice)),
-      contact_(std::move(setup.contact)) {
-  local_.address = std::move(setup.local_host);
-  local_.session_id = setup.session_id;
-  local_.version = setup.session_id;
-}
+      info_(std::move(info)),
+      contact_(std::move(contact)) {}
 
 LegImpl::~LegImpl() = default;
 
@@ -57,43 +51,57 @@ void LegImpl::transition(State to) {
   state_ = to;
 }
 
-// ---- Leg API: any thread, hops to the SIP thread ------------------------------------------
+// ---- call::CallControl: any thread, hops to the SIP thread --------------------------------
 
-void LegImpl::set_observer(std::shared_ptr<LegObserver> observer) {
-  executor_->run([self = shared_from_this(), observer = std::move(observer)] {
-    self->observer_ = observer;
-    if (!observer) return;
-    auto pending = std::move(self->pending_);
-    self->pending_.clear();
-    for (auto& event : pending) event(*observer);
+template <typename F>
+void LegImpl::on_sip_thread(F&& action) {
+  executor_->run([self = shared_from_this(), action = std::forward<F>(action)]() mutable {
+    action(*self);
+  });
+}
+
+void LegImpl::attach(std::shared_ptr<call::Events> events) {
+  on_sip_thread([events = std::move(events)](LegImpl& leg) {
+    leg.events_ = events;
+    if (!events) return;
+    auto pending = std::move(leg.pending_);
+    leg.pending_.clear();
+    for (auto& event : pending) leg.emit(std::move(event));
   });
 }
 
 void LegImpl::ring() {
-  executor_->run([self = shared_from_this()] { self->do_ring(); });
+  on_sip_thread([](LegImpl& leg) { leg.do_ring(); });
 }
 
-void LegImpl::answer() {
-  executor_->run([self = shared_from_this()] { self->do_answer(); });
+void LegImpl::progress(std::string local_sdp) {
+  on_sip_thread([sdp = std::move(local_sdp)](LegImpl& leg) { leg.do_progress(sdp); });
 }
 
-void LegImpl::reject(int code, std::string phrase, int retry_after_s) {
-  executor_->run([self = shared_from_this(), code, phrase = std::move(phrase), retry_after_s] {
-    self->do_reject(code, phrase, retry_after_s);
-  });
+void LegImpl::answer(std::string local_sdp) {
+  on_sip_thread([sdp = std::move(local_sdp)](LegImpl& leg) { leg.do_answer(sdp); });
+}
+
+void LegImpl::answer_offer(std::string local_sdp) {
+  on_sip_thread([sdp = std::move(local_sdp)](LegImpl& leg) { leg.do_answer_offer(sdp); });
+}
+
+void LegImpl::reject(int code, int retry_after_s) {
+  on_sip_thread([code, retry_after_s](LegImpl& leg) { leg.do_reject(code, retry_after_s); });
 }
 
 void LegImpl::bye() {
-  executor_->run([self = shared_from_this()] { self->do_bye(); });
+  on_sip_thread([](LegImpl& leg) { leg.do_bye(); });
 }
 
-void LegImpl::refer(ReferParams params) {
-  executor_->run(
-      [self = shared_from_this(), params = std::move(params)]() mutable { self->do_refer(std::move(params)); });
+void LegImpl::refer(call::ReferRequest request) {
+  on_sip_thread([request = std::move(request)](LegImpl& leg) mutable {
+    leg.do_refer(std::move(request));
+  });
 }
 
-void LegImpl::send_dtmf_info(std::string digits) {
-  executor_->run([self = shared_from_this(), digits = std::move(digits)] { self->do_info(digits); });
+void LegImpl::send_info_digits(std::string digits) {
+  on_sip_thread([digits = std::move(digits)](LegImpl& leg) { leg.do_info(digits); });
 }
 
 // ---- actions: SIP thread ------------------------------------------------------------------
@@ -104,25 +112,43 @@ void LegImpl::do_ring() {
   transition(State::ringing);
 }
 
-void LegImpl::do_answer() {
+void LegImpl::do_progress(const std::string& sdp) {
+  if (!nh_ || (state_ != State::received && state_ != State::ringing) || sdp.empty()) return;
+  local_sdp_ = sdp;
+  // Early media without 100rel: an unreliable 183 with the SDP answer (RFC 3261 allows it;
+  // the 200 repeats the same answer).
+  nua_respond(nh_, SIP_183_SESSION_PROGRESS, SIPTAG_CONTACT_STR(contact_.c_str()),
+              SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(local_sdp_.c_str()),
+              TAG_END());
+  transition(State::ringing);
+}
+
+void LegImpl::do_answer(const std::string& sdp) {
   if (!nh_ || (state_ != State::received && state_ != State::ringing)) return;
-  rtp_port_ = core_.ports().acquire();
-  if (!rtp_port_) {
-    spdlog::warn("sip: call {}: no free RTP port, rejecting", info_.sip_call_id);
-    do_reject(503, "No Media Port", 0);
-    return;
-  }
-  local_.port = *rtp_port_;
-  const auto& cfg = core_.config();
-  local_sdp_ = offer_ ? render_answer(*offer_, *choice_, local_)
-                      : render_offer(cfg.codecs, cfg.ptime_ms, local_);
+  local_sdp_ = sdp;
+  offered_in_200_ = info_.remote_sdp.empty();  // late offer: our 200 carries the offer
   nua_respond(nh_, SIP_200_OK, SIPTAG_CONTACT_STR(contact_.c_str()),
               SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(local_sdp_.c_str()),
               TAG_END());
   transition(State::answered);
 }
 
-void LegImpl::do_reject(int code, const std::string& phrase, int retry_after_s) {
+void LegImpl::do_answer_offer(const std::string& sdp) {
+  if (!nh_ || !reinvite_pending_) return;
+  reinvite_pending_ = false;
+  // Without NUTAG_WITH, nua_respond() answers the handle's pending INVITE transaction.
+  if (sdp.empty()) {
+    nua_respond(nh_, SIP_488_NOT_ACCEPTABLE, TAG_END());
+    offered_in_200_ = false;
+    return;
+  }
+  local_sdp_ = sdp;
+  nua_respond(nh_, SIP_200_OK, SIPTAG_CONTACT_STR(contact_.c_str()),
+              SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(local_sdp_.c_str()),
+              TAG_END());
+}
+
+void LegImpl::do_reject(int code, int retry_after_s) {
   if (!nh_) return;
   if (answered()) {
     do_bye();
@@ -131,11 +157,9 @@ void LegImpl::do_reject(int code, const std::string& phrase, int retry_after_s) 
   if (state_ != State::received && state_ != State::ringing) return;
   if (code < 300 || code > 699) code = 500;
   std::string retry = std::to_string(retry_after_s);
-  if (end_reason_.empty()) end_reason_ = "local";
-  // nua_respond() queues the response and keeps the phrase pointer (only the tags are
-  // copied): the text must outlive this call, so a caller's phrase is kept in the leg.
-  reject_phrase_ = phrase;
-  const char* text = reject_phrase_.empty() ? sip_status_phrase(code) : reject_phrase_.c_str();
+  if (!end_) end_ = call::Ended{call::EndCause::local, code};
+  // nua_respond() keeps the phrase pointer: Sofia's own phrases are static.
+  const char* text = sip_status_phrase(code);
   nua_respond(nh_, code, text ? text : "Rejected",
               TAG_IF(retry_after_s > 0, SIPTAG_RETRY_AFTER_STR(retry.c_str())), TAG_END());
   transition(State::terminating);
@@ -144,30 +168,30 @@ void LegImpl::do_reject(int code, const std::string& phrase, int retry_after_s) 
 void LegImpl::do_bye() {
   if (!nh_) return;
   if (!answered()) {
-    do_reject(480, "Temporarily Unavailable", 0);
+    do_reject(480, 0);
     return;
   }
-  if (end_reason_.empty()) end_reason_ = "local";
+  if (!end_) end_ = call::Ended{call::EndCause::local, 0};
   nua_bye(nh_, TAG_END());
   transition(State::terminating);
 }
 
-void LegImpl::do_refer(ReferParams params) {
+void LegImpl::do_refer(call::ReferRequest request) {
   if (!nh_ || state_ != State::confirmed || refer_.waiting_response()) {
     spdlog::warn("sip: call {}: REFER not sent (state {}{})", info_.sip_call_id, name(state_),
                  refer_.waiting_response() ? ", another REFER pending" : "");
-    notify([](LegObserver& o) { o.on_refer_response(0); });
+    emit(call::ReferResponse{0});
     return;
   }
-  if (params.referred_by.empty()) params.referred_by = info_.to_uri;
+  if (request.referred_by.empty()) request.referred_by = info_.to_uri;
   auto bracket = [](const std::string& uri) {
     return uri.find('<') == std::string::npos ? "<" + uri + ">" : uri;
   };
-  std::string refer_to = bracket(params.to_uri);
-  std::string referred_by = bracket(params.referred_by);
+  std::string refer_to = bracket(request.to_uri);
+  std::string referred_by = bracket(request.referred_by);
   // Per-call SIP lines are debug (the refer_result record is the info-level summary).
-  spdlog::debug("sip: call {}: REFER to {}", info_.sip_call_id, params.to_uri);
-  refer_.start(std::move(params));
+  spdlog::debug("sip: call {}: REFER to {}", info_.sip_call_id, request.to_uri);
+  refer_.start(std::move(request));
   nua_refer(nh_, SIPTAG_REFER_TO_STR(refer_to.c_str()), SIPTAG_REFERRED_BY_STR(referred_by.c_str()),
             TAG_END());
 }
@@ -190,22 +214,21 @@ void LegImpl::on_event(nua_event_t event, int status, char const* phrase, nua_t*
       on_state(status, tags);
       break;
     case nua_i_invite:  // re-INVITE (the initial one never reaches a bound handle)
-      on_reinvite(nua, sip);
+      on_reinvite(sip);
       break;
     case nua_i_ack:
-      if (!offer_ && content_type_is(sip, "application/sdp"))  // late offer: the answer
-        spdlog::debug("sip: call {}: SDP answer in ACK ({} bytes)", info_.sip_call_id,
-                      payload_of(sip).size());
+      on_ack(sip);
       break;
     case nua_i_cancel:
-      if (end_reason_.empty()) end_reason_ = "cancel";
+      if (!end_) end_ = call::Ended{call::EndCause::cancel, 0};
       break;
     case nua_i_bye:
-      if (end_reason_.empty()) end_reason_ = "hangup";
+      if (!end_) end_ = call::Ended{call::EndCause::remote_hangup, 0};
       break;
     case nua_i_error:
       // 408 "ACK Timeout": no ACK for our 200 within 64*T1; Sofia sends BYE itself.
-      if (status == 408 && state_ == State::answered && end_reason_.empty()) end_reason_ = "ack_timeout";
+      if (status == 408 && state_ == State::answered && !end_)
+        end_ = call::Ended{call::EndCause::ack_timeout, 408};
       spdlog::info("sip: call {}: error {} {}", info_.sip_call_id, status, header_text(phrase));
       break;
     case nua_r_refer:
@@ -236,16 +259,16 @@ void LegImpl::on_state(int status, tagi_t tags[]) {
       if (state_ == State::answered) transition(State::confirmed);
       if (!answered_reported_ && state_ == State::confirmed) {
         answered_reported_ = true;
-        notify([](LegObserver& o) { o.on_answered(); });
+        emit(call::Answered{});
       }
       break;
     case nua_callstate_terminating:
       if (state_ != State::terminated) transition(State::terminating);
       break;
     case nua_callstate_terminated: {
-      std::string reason = end_reason_;
-      if (reason.empty()) reason = status >= 300 ? "error:" + std::to_string(status) : "hangup";
-      finish(reason);
+      call::Ended ended = end_.value_or(
+          status >= 300 ? call::Ended{call::EndCause::failure, status} : call::Ended{});
+      finish(ended);
       break;
     }
     default:
@@ -253,31 +276,22 @@ void LegImpl::on_state(int status, tagi_t tags[]) {
   }
 }
 
-void LegImpl::on_reinvite(nua_t* nua, sip_t const* sip) {
+void LegImpl::on_reinvite(sip_t const* sip) {
   if (!nh_) return;
-  if (content_type_is(sip, "application/sdp")) {
-    auto offer = parse_sdp(payload_of(sip));
-    std::string reason = "unparsable SDP";
-    std::optional<MediaChoice> choice;
-    if (offer) choice = choose_media(*offer, core_.config().codecs, core_.config().ptime_ms, &reason);
-    if (!choice) {
-      spdlog::info("sip: call {}: re-INVITE refused: {}", info_.sip_call_id, reason);
-      nua_respond(nh_, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua), TAG_END());
-      return;
-    }
-    offer_ = std::move(offer);
-    choice_ = std::move(choice);
-    ++local_.version;
-    local_sdp_ = render_answer(*offer_, *choice_, local_);
-  } else {
-    // No offer: ours goes in the 200 (the previous description, new version).
-    ++local_.version;
-    local_sdp_ = offer_ ? render_answer(*offer_, *choice_, local_)
-                        : render_offer(core_.config().codecs, core_.config().ptime_ms, local_);
-  }
-  nua_respond(nh_, SIP_200_OK, NUTAG_WITH_THIS(nua), SIPTAG_CONTACT_STR(contact_.c_str()),
-              SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(local_sdp_.c_str()),
-              TAG_END());
+  // The media side decides on the offer; answer_offer() responds (Sofia keeps the server
+  // transaction meanwhile and absorbs retransmissions). A re-INVITE without SDP asks for our
+  // offer: its answer comes in the ACK.
+  std::string sdp = content_type_is(sip, "application/sdp") ? payload_of(sip) : std::string();
+  reinvite_pending_ = true;
+  offered_in_200_ = sdp.empty();
+  emit(call::RemoteSdp{call::RemoteSdp::Kind::offer, std::move(sdp)});
+}
+
+void LegImpl::on_ack(sip_t const* sip) {
+  if (!offered_in_200_) return;
+  offered_in_200_ = false;
+  if (content_type_is(sip, "application/sdp"))  // the answer to the offer in our 200
+    emit(call::RemoteSdp{call::RemoteSdp::Kind::answer, payload_of(sip)});
 }
 
 void LegImpl::on_refer_response(int status, sip_t const* sip, tagi_t tags[]) {
@@ -310,8 +324,7 @@ void LegImpl::on_refer_response(int status, sip_t const* sip, tagi_t tags[]) {
     nua_authenticate(nh_, TAG_END());
   }
   spdlog::debug("sip: call {}: REFER response {}", info_.sip_call_id, decision.code);
-  int code = decision.code;
-  notify([code](LegObserver& o) { o.on_refer_response(code); });
+  emit(call::ReferResponse{decision.code});
 }
 
 void LegImpl::on_notify(sip_t const* sip) {
@@ -327,61 +340,52 @@ void LegImpl::on_notify(sip_t const* sip) {
   bool terminated = sip->sip_subscription_state && sip->sip_subscription_state->ss_substate &&
                     strcasecmp(sip->sip_subscription_state->ss_substate, "terminated") == 0;
   spdlog::debug("sip: call {}: NOTIFY sipfrag {}{}", info_.sip_call_id, code, terminated ? " (terminated)" : "");
-  notify([code, terminated](LegObserver& o) { o.on_refer_notify(code, terminated); });
+  emit(call::ReferNotify{code, terminated});
 }
 
 void LegImpl::on_info(sip_t const* sip) {
   if (!sip || !sip->sip_content_type || !sip->sip_content_type->c_type) return;
   auto digit = parse_dtmf_info(sip->sip_content_type->c_type, payload_of(sip));
   if (!digit) return;
-  char d = *digit;
-  notify([d](LegObserver& o) { o.on_dtmf(d); });
+  emit(call::Dtmf{*digit, call::DtmfSource::sip_info});
 }
 
-void LegImpl::finish(const std::string& reason) {
+void LegImpl::finish(call::Ended ended) {
   if (state_ == State::terminated) return;
   auto self = shared_from_this();  // core_.leg_finished() drops the map's reference
   transition(State::terminated);
-  if (rtp_port_) {
-    core_.ports().release(*rtp_port_);
-    rtp_port_.reset();
-  }
   if (nh_) {
     nua_handle_bind(nh_, nullptr);
     nua_handle_destroy(nh_);
     nh_ = nullptr;
   }
-  spdlog::debug("sip: call {} ended: {}", info_.sip_call_id, reason);  // the engine logs the end
+  // The engine logs the end.
+  spdlog::debug("sip: call {} ended: {}", info_.sip_call_id, call::to_string(ended.cause));
   if (!terminated_reported_) {
     terminated_reported_ = true;
-    notify([reason](LegObserver& o) { o.on_terminated(reason); });
+    emit(ended);
   }
   core_.leg_finished(this);
 }
 
-void LegImpl::force_terminated(const std::string& reason) {
+void LegImpl::force_terminated() {
   nh_ = nullptr;  // nua_destroy() frees the handle
-  if (rtp_port_) {
-    core_.ports().release(*rtp_port_);
-    rtp_port_.reset();
-  }
   state_ = State::terminated;
   if (!terminated_reported_) {
     terminated_reported_ = true;
-    notify([reason](LegObserver& o) { o.on_terminated(reason); });
+    emit(call::Ended{call::EndCause::shutdown, 0});
   }
 }
 
-void LegImpl::notify(std::function<void(LegObserver&)> event) {
-  if (!observer_) {
+void LegImpl::emit(call::Event event) {
+  if (!events_) {
     pending_.push_back(std::move(event));
     return;
   }
-  auto observer = observer_;  // the callback may replace it
   try {
-    event(*observer);
+    events_->post(std::move(event));
   } catch (const std::exception& e) {
-    spdlog::error("sip: call {}: observer threw: {}", info_.sip_call_id, e.what());
+    spdlog::error("sip: call {}: event sink threw: {}", info_.sip_call_id, e.what());
   }
 }
 

@@ -78,7 +78,7 @@ std::string digest_credentials(std::string_view scheme, std::string_view realm,
   return out;
 }
 
-void ReferTracker::start(ReferParams params) {
+void ReferTracker::start(call::ReferRequest params) {
   params_ = std::move(params);
   event_id_.clear();
   waiting_ = true;

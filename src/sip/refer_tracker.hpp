@@ -35,9 +35,9 @@ class ReferTracker {
   };
 
   bool waiting_response() const { return waiting_; }
-  const ReferParams& params() const { return params_; }
+  const call::ReferRequest& params() const { return params_; }
 
-  void start(ReferParams params);
+  void start(call::ReferRequest params);
   // The local 100 of nua_refer() carries "refer;id=<CSeq>": NOTIFYs of this REFER use it.
   void set_event_id(std::string id) { event_id_ = std::move(id); }
   Decision on_response(int status);
@@ -49,7 +49,7 @@ class ReferTracker {
   bool matches_notify(std::string_view event_id) const;
 
  private:
-  ReferParams params_;
+  call::ReferRequest params_;
   std::string event_id_;
   int releases_pending_ = 0;
   bool waiting_ = false;

@@ -52,10 +52,6 @@ Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
     std::string error = probe_bind(address);
     if (!error.empty()) return fail("sip: cannot listen on " + address.str() + ": " + error);
   }
-  if (config.rtp_ports.first < 1 || config.rtp_ports.second > 65535 ||
-      config.rtp_ports.second <= config.rtp_ports.first)
-    return fail("sip: invalid RTP port range");
-
   auto impl = std::make_unique<Impl>();
   impl->executor = std::make_shared<SipExecutor>();
   if (!impl->executor->valid()) return fail("sip: eventfd() or timerfd_create() failed");

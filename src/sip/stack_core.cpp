@@ -3,8 +3,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
 #include "incoming.hpp"
 #include "leg.hpp"
 #include "sip_context.hpp"
@@ -60,10 +58,7 @@ StackCore::StackCore(StackConfig config, Stack::InviteHandler on_invite,
       on_invite_(std::move(on_invite)),
       listen_(std::move(listen)),
       executor_(std::move(executor)),
-      context_(context),
-      ports_(config_.rtp_ports.first, config_.rtp_ports.second),
-      next_session_id_(static_cast<std::uint64_t>(
-          std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
+      context_(context) {}
 
 void StackCore::run(std::promise<std::string> started) {
   su_init();
@@ -95,7 +90,7 @@ void StackCore::run(std::promise<std::string> started) {
     shutdown_timer_ = nullptr;
     nua_destroy(nua_);
     nua_ = nullptr;
-    for (auto& [ptr, leg] : legs_) leg->force_terminated("shutdown");
+    for (auto& [ptr, leg] : legs_) leg->force_terminated();
     legs_.clear();
     active_ = 0;
     // Work living on this thread (engine.mode: sip_thread) has just seen its legs end: let
@@ -264,29 +259,15 @@ void StackCore::on_new_invite(nua_handle_t* nh, sip_t const* sip) {
                 SIPTAG_RETRY_AFTER_STR(retry.c_str()), TAG_END());
     return;  // the handle goes with its terminated state
   }
-  LegImpl::Setup setup;
-  setup.info = copy_incoming(nua_, sip);
-  if (!setup.info.remote_sdp.empty()) {
-    setup.offer = parse_sdp(setup.info.remote_sdp);
-    std::string reason = "unparsable SDP offer";
-    if (setup.offer) setup.choice = choose_media(*setup.offer, config_.codecs, config_.ptime_ms, &reason);
-    if (!setup.choice) {
-      spdlog::info("sip: INVITE {} refused with 488: {}", setup.info.sip_call_id, reason);
-      nua_respond(nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua_), TAG_END());
-      return;
-    }
-  }
-  std::string host_text = setup.info.source_ip;
-  const ListenAddress& via =
-      listen_for(setup.info.transport.empty() ? "udp" : setup.info.transport,
-                 host_text.find(':') != std::string::npos);
+  IncomingCall info = copy_incoming(nua_, sip);
+  const ListenAddress& via = listen_for(info.transport.empty() ? "udp" : info.transport,
+                                        info.source_ip.find(':') != std::string::npos);
   std::string host = local_host(via, sip);
   std::string host_uri = host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
-  setup.contact = "<sip:" + host_uri + ":" + std::to_string(via.port) + ";transport=" + via.transport + ">";
-  setup.local_host = host;
-  setup.session_id = next_session_id_++;
+  std::string contact = "<sip:" + host_uri + ":" + std::to_string(via.port) + ";transport=" + via.transport + ">";
+  info.local_address = host;
 
-  auto leg = std::make_shared<LegImpl>(*this, nh, std::move(setup));
+  auto leg = std::make_shared<LegImpl>(*this, nh, std::move(info), std::move(contact));
   nua_handle_bind(nh, leg.get());
   legs_.emplace(leg.get(), leg);
   ++active_;
@@ -298,7 +279,7 @@ void StackCore::on_new_invite(nua_handle_t* nh, sip_t const* sip) {
     if (on_invite_) on_invite_(leg);
   } catch (const std::exception& e) {
     spdlog::error("sip: INVITE handler threw: {}", e.what());
-    leg->reject(500, "Internal Server Error", 0);
+    leg->reject(500, 0);
   }
 }
 

@@ -1,4 +1,4 @@
-// The SIP thread's world: su_root, the nua instance, the live legs and the RTP port pool.
+// The SIP thread's world: su_root, the nua instance and the live legs.
 // Everything here runs on the SIP thread except the constructor and the atomics.
 #pragma once
 
@@ -11,7 +11,6 @@
 
 #include "executor.hpp"
 #include "listen.hpp"
-#include "port_pool.hpp"
 #include "sofia.hpp"
 #include "swmld/sip/stack.hpp"
 
@@ -35,7 +34,6 @@ class StackCore {
   void leg_finished(LegImpl* leg);  // the leg's handle is destroyed; forget it
 
   const StackConfig& config() const { return config_; }
-  PortPool& ports() { return ports_; }
   const std::shared_ptr<SipExecutor>& executor() const { return executor_; }
   std::size_t active_legs() const { return active_.load(); }
 
@@ -59,7 +57,6 @@ class StackCore {
   std::vector<ListenAddress> listen_;
   std::shared_ptr<SipExecutor> executor_;
   class SipContext* context_;  // shut down here when the loop has ended
-  PortPool ports_;
 
   su_root_t* root_ = nullptr;
   nua_t* nua_ = nullptr;
@@ -69,7 +66,6 @@ class StackCore {
   bool shutting_down_ = false;
   std::unordered_map<LegImpl*, std::shared_ptr<LegImpl>> legs_;
   std::atomic<std::size_t> active_{0};
-  std::uint64_t next_session_id_;
 };
 
 }  // namespace swmld::sip

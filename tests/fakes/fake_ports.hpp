@@ -12,41 +12,51 @@
 namespace swmld::fakes {
 
 struct Recorder {
-  std::vector<std::string> actions;  // "ring", "answer", "refer sip:a@b", "hangup busy", ...
+  std::vector<std::string> actions;  // "ring", "answer", "refer sip:a@b", "reject 486", ...
 };
 
-class FakeCall final : public engine::CallControl {
+class FakeCall final : public call::CallControl {
  public:
   explicit FakeCall(Recorder& rec) : rec_(rec) {}
-  std::shared_ptr<engine::CallEvents> events;  // set by the test after CallRun::start
-  bool auto_answer = true;                     // report on_answered at once
-  std::function<void(const engine::ReferRequest&)> on_refer;  // the far end's REFER behaviour
+  std::shared_ptr<call::Events> events;  // the engine's sink, set by attach()
+  bool auto_answer = true;               // report Answered at once
+  std::function<void(const call::ReferRequest&)> on_refer;  // the far end's REFER behaviour
 
+  void attach(std::shared_ptr<call::Events> e) override { events = std::move(e); }
   void ring() override { rec_.actions.push_back("ring"); }
-  void answer() override {
+  void progress(std::string) override { rec_.actions.push_back("progress"); }
+  void answer(std::string) override {
     rec_.actions.push_back("answer");
-    if (auto_answer) events->on_answered();
+    if (auto_answer) events->post(call::Answered{});
   }
-  void hangup(engine::HangupReason r) override {
-    rec_.actions.push_back(std::string("hangup ") + engine::to_string(r));
+  void answer_offer(std::string sdp) override {
+    rec_.actions.push_back(sdp.empty() ? "answer_offer 488" : "answer_offer");
   }
-  void refer(const engine::ReferRequest& r) override {
+  void reject(int code, int) override { rec_.actions.push_back("reject " + std::to_string(code)); }
+  void bye() override { rec_.actions.push_back("bye"); }
+  void refer(call::ReferRequest r) override {
     rec_.actions.push_back("refer " + r.to_uri);
     if (on_refer) on_refer(r);
   }
-  void send_digits(const std::string& d) override { rec_.actions.push_back("digits " + d); }
+  void send_info_digits(std::string d) override { rec_.actions.push_back("info " + d); }
 
  private:
   Recorder& rec_;
 };
 
-class FakeMedia final : public engine::MediaControl {
+class FakeMedia final : public call::MediaControl {
  public:
   explicit FakeMedia(Recorder& rec) : rec_(rec) {}
   bool finish_at_once = true;
+  bool telephone_event_negotiated = true;
   std::function<void(std::string)> pending;
+  std::shared_ptr<call::Events> events;
 
-  void play(const engine::PlayRequest& r, std::function<void(std::string)> done) override {
+  void attach(std::shared_ptr<call::Events> e) override { events = std::move(e); }
+  Result<std::string> local_sdp() override { return std::string("v=0\r\n"); }
+  Result<std::string> remote_sdp(const call::RemoteSdp&) override { return std::string(); }
+  bool telephone_event() const override { return telephone_event_negotiated; }
+  void play(const call::PlayRequest& r, std::function<void(std::string)> done) override {
     for (const auto& u : r.urls) rec_.actions.push_back("play " + u);
     if (finish_at_once) {
       done("");
@@ -62,6 +72,11 @@ class FakeMedia final : public engine::MediaControl {
       d("");
     }
   }
+  void send_digits(const std::string& digits, std::function<void(std::string)> done) override {
+    rec_.actions.push_back("digits " + digits);
+    done("");
+  }
+  void close() override {}
 
  private:
   Recorder& rec_;

@@ -1,7 +1,8 @@
 // A test program for the SIP module: starts a Stack and runs a fixed script on every call
 // (180 -> 200 -> on ACK: REFER -> final NOTIFY or timeout -> BYE), printing one line per
 // REFER and per call end, e.g. "REFER_RESULT code=202 sipfrags=100,200 result=success".
-// Leg events are handled on the main thread, as the engine would do on a call's strand.
+// Leg events are handled on the main thread, as the engine would do on a call's strand. SDP
+// is negotiated by the media module, as in the daemon (an offer it cannot use: 488).
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "swmld/media/service.hpp"
 #include "swmld/sip/stack.hpp"
 
 namespace {
@@ -89,12 +91,25 @@ void print_line(const std::string& line) {
 // The script of one call. Main thread only (observer callbacks hop over with post()).
 class Call : public std::enable_shared_from_this<Call> {
  public:
-  Call(std::shared_ptr<Leg> leg, const Options& opt, MainLoop& loop, std::function<void()> ended)
-      : leg_(std::move(leg)), opt_(opt), loop_(loop), ended_(std::move(ended)) {}
+  Call(std::shared_ptr<Leg> leg, std::unique_ptr<swmld::call::MediaControl> media, const Options& opt,
+       MainLoop& loop, std::function<void()> ended)
+      : leg_(std::move(leg)), media_(std::move(media)), opt_(opt), loop_(loop), ended_(std::move(ended)) {}
 
   void start() {
     leg_->ring();
-    after(opt_.answer_delay_ms, [](Call& c) { c.leg_->answer(); });
+    after(opt_.answer_delay_ms, [](Call& c) {
+      auto sdp = c.media_->local_sdp();
+      if (sdp) {
+        c.leg_->answer(*sdp);
+      } else {
+        print_line("MEDIA_ERROR " + sdp.error().message);
+        c.leg_->reject(503, 5);
+      }
+    });
+  }
+  void remote_sdp(const swmld::call::RemoteSdp& r) {
+    auto answer = media_->remote_sdp(r);
+    if (r.kind == swmld::call::RemoteSdp::Kind::offer) leg_->answer_offer(answer ? *answer : std::string());
   }
   void answered() {
     if (!opt_.dtmf_refer) after(opt_.refer_delay_ms, [](Call& c) { c.send_refer(); });
@@ -121,6 +136,7 @@ class Call : public std::enable_shared_from_this<Call> {
     }
   }
   void terminated(const std::string& reason) {
+    media_->close();
     if (refer_open_) finish_refer("ended");
     print_line("CALL_END reason=" + reason);
     done_ = true;
@@ -164,6 +180,7 @@ class Call : public std::enable_shared_from_this<Call> {
   }
 
   std::shared_ptr<Leg> leg_;
+  std::unique_ptr<swmld::call::MediaControl> media_;
   const Options& opt_;
   MainLoop& loop_;
   std::function<void()> ended_;
@@ -176,23 +193,26 @@ class Call : public std::enable_shared_from_this<Call> {
 };
 
 // Runs on the SIP thread: copies and posts to the main loop.
-class Observer : public swmld::sip::LegObserver {
+class Events : public swmld::call::Events {
  public:
-  Observer(std::shared_ptr<Call> call, MainLoop& loop) : call_(std::move(call)), loop_(loop) {}
-  void on_answered() override { hop([](Call& c) { c.answered(); }); }
-  void on_terminated(std::string reason) override {
-    hop([reason](Call& c) { c.terminated(reason); });
+  Events(std::shared_ptr<Call> call, MainLoop& loop) : call_(std::move(call)), loop_(loop) {}
+  void post(swmld::call::Event event) override {
+    loop_.post([call = call_, event = std::move(event)] {
+      namespace c = swmld::call;
+      if (std::get_if<c::Answered>(&event)) call->answered();
+      if (auto* e = std::get_if<c::Ended>(&event)) {
+        std::string reason = c::to_string(e->cause);
+        if (e->cause == c::EndCause::failure) reason += ":" + std::to_string(e->sip_code);
+        call->terminated(reason);
+      }
+      if (auto* e = std::get_if<c::RemoteSdp>(&event)) call->remote_sdp(*e);
+      if (auto* e = std::get_if<c::ReferResponse>(&event)) call->refer_response(e->code);
+      if (auto* e = std::get_if<c::ReferNotify>(&event)) call->refer_notify(e->sipfrag_code, e->terminated);
+      if (auto* e = std::get_if<c::Dtmf>(&event)) call->dtmf(e->digit);
+    });
   }
-  void on_refer_response(int code) override { hop([code](Call& c) { c.refer_response(code); }); }
-  void on_refer_notify(int code, bool terminated) override {
-    hop([code, terminated](Call& c) { c.refer_notify(code, terminated); });
-  }
-  void on_dtmf(char digit) override { hop([digit](Call& c) { c.dtmf(digit); }); }
 
  private:
-  void hop(std::function<void(Call&)> fn) {
-    loop_.post([call = call_, fn = std::move(fn)] { fn(*call); });
-  }
   std::shared_ptr<Call> call_;
   MainLoop& loop_;
 };
@@ -248,10 +268,22 @@ int main(int argc, char** argv) {
   swmld::sip::StackConfig config;
   config.listen = opt.listen;
   config.sofia_log_level = sofia_level;
-  auto stack = swmld::sip::Stack::start(config, [&](std::shared_ptr<Leg> leg) {
-    // SIP thread: build the call, then let the main loop drive it.
-    auto call = std::make_shared<Call>(leg, opt, loop, [&] { ++ended; });
-    leg->set_observer(std::make_shared<Observer>(call, loop));
+  swmld::media::MediaConfig media_config;
+  media_config.rtp_ports = {30000, 30999};
+  auto media = swmld::media::Service::start(media_config, nullptr);
+  if (!media) {
+    std::fprintf(stderr, "%s\n", media.error().message.c_str());
+    return 1;
+  }
+  auto stack = swmld::sip::Stack::start(config, [&](const std::shared_ptr<Leg>& leg) {
+    // SIP thread: negotiate the offer, build the call, then let the main loop drive it.
+    auto session = (*media)->open(leg->info().remote_sdp, leg->info().local_address);
+    if (!session) {
+      leg->reject(488);
+      return;
+    }
+    auto call = std::make_shared<Call>(leg, std::move(*session), opt, loop, [&] { ++ended; });
+    leg->attach(std::make_shared<Events>(call, loop));
     loop.post([call] { call->start(); });
   });
   if (!stack) {

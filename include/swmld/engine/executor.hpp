@@ -30,6 +30,9 @@ struct EngineConfig {
   std::chrono::milliseconds refer_response_timeout{32000};  // REFER sent -> final response
   std::chrono::milliseconds refer_notify_timeout{15000};  // 202 -> final NOTIFY
   std::string referred_by;       // Referred-By URI for sip_refer; empty: the call's local URI
+  // SIP status that rejects a call whose document cannot be fetched (http.fetch_failure_code);
+  // a 503 carries Retry-After: 5.
+  int fetch_failure_code = 503;
   double request_timeout_s = 10;          // `request` default total timeout
   double request_connect_timeout_s = 3;   // `request` default connect timeout
   std::size_t request_max_body = 64 * 1024;
@@ -57,8 +60,10 @@ struct EngineConfig {
 // What the executor reaches the world through. The per-call ports are owned by the run;
 // the shared services outlive every call.
 struct CallPorts {
-  std::unique_ptr<CallControl> call;
-  std::unique_ptr<MediaControl> media;
+  // The inbound leg: its signalling (shared: the SIP stack holds the leg too) and its media
+  // session (may be null: media steps then fail cleanly).
+  std::shared_ptr<call::CallControl> call;
+  std::unique_ptr<call::MediaControl> media;
   std::shared_ptr<HttpClient> http;          // may be null: `request` then fails cleanly
   std::shared_ptr<EventPoster> events;       // may be null: callbacks are dropped with a log
   std::shared_ptr<DocumentFetcher> fetcher;  // may be null: URL destinations fail cleanly
@@ -87,16 +92,15 @@ struct CallOutcome {
 class CallRun {
  public:
   // Starts running `setup.document` on `executor`, which must run one handler at a time (a
-  // strand, or a context run by a single thread): it becomes the call's strand. `done` runs
-  // once, there, after the call has ended and nothing of it is pending any more.
+  // strand, or a context run by a single thread): it becomes the call's strand. The inbound
+  // leg's ports are attached to the call's event sinks before this returns, so events they
+  // raise from then on reach the call (those raised before are replayed by the ports).
+  // `done` runs once, there, after the call has ended and nothing of it is pending any more.
   static std::shared_ptr<CallRun> start(boost::asio::any_io_executor executor,
                                         const EngineConfig& config, CallPorts ports,
                                         CallSetup setup,
                                         std::function<void(CallOutcome)> done);
   virtual ~CallRun() = default;
-
-  // The sink the signalling side reports to (thread-safe; events after the end are ignored).
-  virtual std::shared_ptr<CallEvents> events() = 0;
 };
 
 }  // namespace swmld::engine

@@ -1,11 +1,13 @@
-// The seams between the interpreter and the outside world (design.md §2).
-// The engine drives a call only through these interfaces; the SIP leg, the simulator and the
-// unit-test fakes implement them. The composition root (src/app) adapts the sip/http modules.
+// The seams between the interpreter and the outside world (design.md §2). A call's legs are
+// reached through the call contract (swmld/call/contract.hpp: CallControl for signalling,
+// MediaControl for media, Events back); the shared services through the interfaces below.
+// The SIP leg, the media session, the simulator and the unit-test fakes implement them; the
+// composition root (src/app) wires them.
 //
 // Threading contract: the engine calls every port method on the call's strand, and port
-// methods never block. Results come back through CallEvents (thread-safe: the engine's
-// implementation posts each event to the call's strand) or through completion callbacks,
-// which may run on any thread (the engine posts them to the strand itself).
+// methods never block. Results come back as call events (posted to the call's strand by the
+// engine's sink) or through completion callbacks, which may run on any thread (the engine
+// posts them to the strand itself).
 #pragma once
 
 #include <functional>
@@ -14,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "swmld/call/contract.hpp"
 #include "swmld/core/error.hpp"
 #include "swmld/core/value.hpp"
 #include "swmld/swml/document.hpp"
@@ -25,6 +28,7 @@ namespace swmld::engine {
 enum class HangupReason { hangup, busy, decline, error, fetch_failed };
 
 // The SIP status that rejects an unanswered call for each reason (after answer: a BYE).
+// fetch_failed uses EngineConfig::fetch_failure_code instead.
 constexpr int reject_code(HangupReason r) {
   switch (r) {
     case HangupReason::busy: return 486;     // Busy Here
@@ -46,55 +50,6 @@ constexpr const char* to_string(HangupReason r) {
   }
   return "hangup";
 }
-
-struct ReferRequest {
-  std::string to_uri;
-  std::string referred_by;  // URI for the Referred-By header; empty: the call's local URI
-  std::string username;     // digest credentials for a 401/407 challenge; may be empty
-  std::string password;     // never logged
-};
-
-// What the signalling side reports about one call. Implemented by the engine.
-class CallEvents {
- public:
-  virtual ~CallEvents() = default;
-  virtual void on_answered() = 0;                          // the dialog is confirmed
-  virtual void on_hangup(std::string reason) = 0;          // the far end ended the call
-  // The final response to our REFER (after any digest retry): 202 accepted, >=300 rejected.
-  virtual void on_refer_response(int code) = 0;
-  // A NOTIFY of the REFER's implicit subscription. `sipfrag_code` is the status code of the
-  // message/sipfrag body (0 when it had none); `terminated` is Subscription-State: terminated.
-  virtual void on_refer_notify(int sipfrag_code, bool terminated) = 0;
-  virtual void on_dtmf(char digit) = 0;
-};
-
-// Signalling of one call.
-class CallControl {
- public:
-  virtual ~CallControl() = default;
-  virtual void ring() = 0;                               // 180 Ringing (once)
-  virtual void answer() = 0;                             // 200 OK -> on_answered / on_hangup
-  virtual void hangup(HangupReason reason) = 0;          // reject before answer, BYE after
-  virtual void refer(const ReferRequest& request) = 0;   // -> on_refer_response, on_refer_notify
-  virtual void send_digits(const std::string& digits) = 0;  // RFC 4733 or SIP INFO
-};
-
-struct PlayRequest {
-  std::vector<std::string> urls;  // playable sounds: say:, silence:, ring:, http(s)://
-  double volume = 0;
-  std::string say_voice;
-  std::string say_language;
-  std::string say_gender;
-};
-
-// Media of one call. `done` runs once (any thread) with an empty string on success or the
-// reason of the failure.
-class MediaControl {
- public:
-  virtual ~MediaControl() = default;
-  virtual void play(const PlayRequest& request, std::function<void(std::string error)> done) = 0;
-  virtual void stop() = 0;  // stops what plays; its `done` still runs
-};
 
 struct HttpRequest {
   std::string method = "POST";

@@ -59,6 +59,7 @@ struct Request {
   std::string body;
   double timeout_s = 0;          // per attempt; <= 0: the configured default (never "none")
   double connect_timeout_s = 0;  // per attempt; <= 0: the configured default
+  std::size_t max_response_bytes = 0;  // 0: the configured default (audio files need more)
   RetryPolicy retry;
 };
 

@@ -1,5 +1,7 @@
 // The SIP user agent seen from the rest of swmld: a Stack that owns the one SIP thread and
-// hands every inbound INVITE over as a Leg. No Sofia-SIP type appears here (pimpl).
+// hands every inbound INVITE over as a Leg, which implements the call contract
+// (swmld/call/contract.hpp) itself. No Sofia-SIP type appears here (pimpl). SDP is carried,
+// never decided: the media module writes and reads the bodies.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +13,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include "swmld/call/contract.hpp"
 #include "swmld/core/deadline_timer.hpp"
 #include "swmld/core/error.hpp"
 
@@ -20,12 +23,8 @@ struct StackConfig {
   // "udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "udp:[::1]:5060". At most two distinct
   // host:port groups (each may carry udp and tcp): that is what one nua instance binds.
   std::vector<std::string> listen{"udp:127.0.0.1:5060"};
-  std::string public_address;  // host for Contact and SDP c=; empty: the listen host
+  std::string public_address;  // host for Contact (and IncomingCall::local_address); empty: the listen host
   std::string user_agent = "swmld/0.1";
-  std::pair<int, int> rtp_ports{20000, 20999};  // even ports from this range for SDP answers
-  std::vector<std::string> codecs{"PCMU", "PCMA"};  // preference when the offer allows both;
-                                                    // telephone-event is always mirrored
-  int ptime_ms = 20;               // used when the offer has no a=ptime
   int drain_retry_after_s = 30;    // Retry-After of the 503 sent while draining
   int shutdown_timeout_ms = 5000;  // bound on nua_shutdown
   int sofia_log_level = 1;         // 0..9, Sofia's own log (nua/nta/tport) -> spdlog debug
@@ -44,57 +43,27 @@ struct IncomingCall {
   std::string transport;  // "udp" / "tcp"
   // Headers Sofia does not parse itself (every X-* header among them), in message order.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string remote_sdp;  // empty for a late-offer INVITE
+  std::string remote_sdp;  // the INVITE's SDP offer; empty for a late-offer INVITE
+  std::string local_address;  // our address toward this caller: for the SDP c= and o= lines
 };
 
-struct ReferParams {
-  std::string to_uri;       // sip:, sips: or tel: URI (validated by the caller)
-  std::string referred_by;  // empty: the To URI of the inbound INVITE
-  std::string username;     // digest credentials used once for a 401/407; may be empty
-  std::string password;     // never logged
-};
-
-// Reports of one leg. Every method is called ON THE SIP THREAD: copy and post, never block.
-// Events that happen before set_observer() are kept and replayed, in order, when it is called.
-class LegObserver {
+// One inbound call: the call contract's signalling side, implemented on the SIP thread.
+// Every method is thread-safe: it runs inline on the SIP thread, and is posted there from
+// any other thread. Calls that do not fit the leg's state are ignored (logged), e.g. ring()
+// after answer(). Events go to the sink given to attach(); those raised before it are kept
+// and replayed in order. Ended carries: remote_hangup (BYE), cancel, ack_timeout, local (our
+// bye()/reject()), shutdown, failure (with the transaction's status). ReferResponse carries
+// Sofia's code for local failures (e.g. 408, 503), or 0 when the REFER was not sent at all
+// (no confirmed dialog, or another REFER still waiting for its response).
+class Leg : public call::CallControl {
  public:
-  virtual ~LegObserver() = default;
-  virtual void on_answered() = 0;  // ACK received for our 200 (dialog confirmed), once
-  // The leg ended, delivered exactly once. Reasons: "hangup" (far-end BYE), "cancel",
-  // "ack_timeout", "local" (our bye()/reject()), "shutdown", "error:<code>" (transaction or
-  // transport failure).
-  virtual void on_terminated(std::string reason) = 0;
-  // Final response to our REFER after any digest retry: 2xx accepted, else rejected. Local
-  // failures carry Sofia's code (e.g. 408, 503) or 0 when the REFER was not sent at all
-  // (no confirmed dialog, or another REFER is still waiting for its response).
-  virtual void on_refer_response(int code) = 0;
-  // Each NOTIFY of the current REFER's implicit subscription: the sipfrag status code (0 when
-  // the body has none) and whether Subscription-State is terminated. May precede the 202.
-  virtual void on_refer_notify(int sipfrag_code, bool terminated) = 0;
-  virtual void on_dtmf(char digit) = 0;  // SIP INFO application/dtmf-relay or application/dtmf
-};
-
-// One inbound call. Every method is thread-safe: it runs inline on the SIP thread, and is
-// posted there from any other thread. Calls that do not fit the leg's state are ignored
-// (logged), e.g. ring() after answer().
-class Leg {
- public:
-  virtual ~Leg() = default;
-  virtual void set_observer(std::shared_ptr<LegObserver> observer) = 0;
-  virtual void ring() = 0;    // 180 Ringing (once)
-  virtual void answer() = 0;  // 200 OK with the SDP answer (or our offer for a late offer)
-  // Final non-2xx before answer (code 300..699); after answer it acts as bye().
-  virtual void reject(int code, std::string phrase, int retry_after_s = 0) = 0;
-  virtual void bye() = 0;  // BYE after answer; before answer: reject(480)
-  virtual void refer(ReferParams params) = 0;
-  virtual void send_dtmf_info(std::string digits) = 0;  // one INFO dtmf-relay per digit
-  virtual const IncomingCall& info() const = 0;         // any thread
+  virtual const IncomingCall& info() const = 0;  // any thread
 };
 
 class Stack {
  public:
-  // Runs ON THE SIP THREAD for every acceptable new INVITE; must return quickly (admission
-  // decisions are fine). INVITEs without a common codec get 488 and never reach it.
+  // Runs ON THE SIP THREAD for every new INVITE; must return quickly (admission decisions
+  // and SDP negotiation are fine, nothing that blocks).
   using InviteHandler = std::function<void(std::shared_ptr<Leg>)>;
 
   // Starts the SIP thread and binds every listen address; an Error names the address that

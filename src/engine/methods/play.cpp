@@ -1,6 +1,7 @@
-// `play`: play sounds (say:, silence:, ring:, URLs) through the media port.
-// Answers first unless auto_answer is false. A sound that cannot be played is logged as a
-// warning and the document goes on (SWML reports it as a script warning, not a failure).
+// `play`: play sounds (say:, silence:, ring:, URLs) through the inbound leg's media.
+// Answers first; with auto_answer false it plays as early media (183 with SDP) instead. A
+// sound that cannot be played is logged as a warning and the document goes on (SWML reports
+// it as a script warning, not a failure).
 #include "args.hpp"
 #include "methods.hpp"
 #include "media_args.hpp"
@@ -8,9 +9,9 @@
 
 namespace swmld::engine::methods {
 
-Result<PlayRequest> play_request(Call& c, const Value& args, const char* key_url,
-                                 const char* key_urls, const char* method) {
-  PlayRequest req;
+Result<call::PlayRequest> play_request(Call& c, const Value& args, const char* key_url,
+                                       const char* key_urls, const char* method) {
+  call::PlayRequest req;
   req.urls = get_strings(args, key_urls);
   if (req.urls.empty()) req.urls = get_strings(args, key_url);
   if (req.urls.empty())
@@ -31,15 +32,17 @@ Result<PlayRequest> play_request(Call& c, const Value& args, const char* key_url
   return req;
 }
 
-asio::awaitable<std::string> play_and_wait(Call& c, const PlayRequest& req,
+asio::awaitable<std::string> play_and_wait(Call& c, const call::PlayRequest& req,
                                            const std::function<bool()>& interrupt) {
+  call::MediaControl* media = c.inbound().media();
+  if (!media) co_return std::string("this call has no media");
   auto result = std::make_shared<std::optional<std::string>>();
-  c.ports().media->play(req, c.completion(result));
+  media->play(req, c.completion(result));
   co_await c.wait_until([&] { return result->has_value() || (interrupt && interrupt()); },
                         std::nullopt);
   if (!result->has_value()) {
     // Interrupted (barge-in or hangup): stop the media; its completion still arrives.
-    c.ports().media->stop();
+    media->stop();
     co_await c.wait_until([&] { return result->has_value(); }, std::chrono::seconds(2));
     co_return std::string();
   }
@@ -55,6 +58,9 @@ asio::awaitable<Flow> play(Call& c, const swml::Step& step) {
   if (!auto_answer) co_return Flow::fail(auto_answer.error());
   if (*auto_answer) {
     Flow f = co_await c.ensure_answered();
+    if (f.kind != Flow::Kind::next) co_return f;
+  } else {
+    Flow f = c.ensure_early_media();  // 183 with SDP unless answered already
     if (f.kind != Flow::Kind::next) co_return f;
   }
   std::string status_url = get_string(*args, "status_url");

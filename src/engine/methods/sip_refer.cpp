@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "args.hpp"
 #include "methods.hpp"
@@ -64,12 +66,37 @@ bool valid_refer_target(std::string_view uri) {
 
 std::string code_text(int code) { return code > 0 ? std::to_string(code) : std::string(); }
 
+// What the leg told us about this step's REFER.
+struct ReferProgress {
+  bool active = false;              // the REFER was sent: its events count
+  bool responded = false;           // the leg reported the REFER's final response
+  int response_code = 0;            // final response to the REFER; 0: it could not be sent
+  std::vector<int> sipfrag_codes;   // every sipfrag status seen, in order
+  int final_sipfrag = 0;            // first sipfrag >= 200; 0 while none
+  bool terminated = false;          // a NOTIFY said Subscription-State: terminated
+
+  void on_event(const call::Event& event) {
+    if (!active) return;
+    if (const auto* r = std::get_if<call::ReferResponse>(&event)) {
+      if (responded) return;
+      responded = true;
+      response_code = r->code;
+    } else if (const auto* n = std::get_if<call::ReferNotify>(&event)) {
+      if (n->sipfrag_code > 0) {
+        sipfrag_codes.push_back(n->sipfrag_code);
+        if (n->sipfrag_code >= 200 && final_sipfrag == 0) final_sipfrag = n->sipfrag_code;
+      }
+      if (n->terminated) terminated = true;
+    }
+  }
+};
+
 }  // namespace
 
 asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
   auto args = c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
-  ReferRequest req;
+  call::ReferRequest req;
   req.to_uri = get_string(*args, "to_uri");
   req.username = get_string(*args, "username");
   req.password = get_string(*args, "password");
@@ -80,8 +107,11 @@ asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
   if (f.kind != Flow::Kind::next) co_return f;
 
   const auto started = Clock::now();
-  ReferProgress& refer = c.refer();
-  refer = ReferProgress{};
+  Leg& leg = c.inbound();
+  ReferProgress refer;
+  auto subscription = c.subscribe([&refer, &leg](Leg& from, const call::Event& event) {
+    if (&from == &leg) refer.on_event(event);
+  });
   std::string result;
   std::string reason;
 
@@ -103,7 +133,7 @@ asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
     c.log(spdlog::level::warn, "sip_refer: '{}' is not a sip:, sips: or tel: URI", req.to_uri);
   } else {
     refer.active = true;
-    c.ports().call->refer(req);
+    leg.control().refer(req);
     bool got = co_await c.wait_until([&] { return refer.responded; },
                                      c.config().refer_response_timeout);
     int code = refer.response_code;

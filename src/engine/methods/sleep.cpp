@@ -12,7 +12,7 @@ asio::awaitable<Flow> sleep(Call& c, const swml::Step& step) {
   if (*ms < 0) {
     if (c.config().time_scale == 0) {
       // Simulated time cannot wait forever: the simulated far end hangs up instead.
-      c.events()->on_hangup("simulated_far_end_hangup");
+      c.leg_events(c.inbound())->post(call::Ended{call::EndCause::remote_hangup, 0});
     }
     co_await c.wait_until([] { return false; }, std::nullopt);
     co_return Flow::end();

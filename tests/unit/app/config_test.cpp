@@ -77,7 +77,7 @@ TEST(Config, ValidateNamesTheKey) {
   c.log_format = "xml";
   EXPECT_NE(validate(c).error().message.find("'logging.format'"), std::string::npos);
   c.log_format = "json";
-  c.rtp_codecs = {"G729"};
+  c.media.codecs = {"G729"};
   EXPECT_NE(validate(c).error().message.find("'rtp.codecs'"), std::string::npos);
 }
 

@@ -61,7 +61,6 @@ struct Harness {
     s.call = {{"call_id", "c-1"}};
     run = CallRun::start(io.get_executor(), config, std::move(ports), std::move(s),
                          [this](CallOutcome o) { outcome = std::move(o); });
-    call->events = run->events();
   }
 
   // Runs the io_context until the call ends or `limit` passes.
@@ -115,9 +114,9 @@ sections:
     - sip_refer: {to_uri: ")") + tc.uri + R"("}
 )";
     h.start(doc.c_str(), [](FakeCall& c) {
-      c.on_refer = [&c](const ReferRequest&) {
-        c.events->on_refer_response(202);
-        c.events->on_refer_notify(200, true);
+      c.on_refer = [&c](const call::ReferRequest&) {
+        c.events->post(call::ReferResponse{202});
+        c.events->post(call::ReferNotify{200, true});
       };
     });
     h.run_for(std::chrono::seconds(5));
@@ -132,9 +131,9 @@ sections:
 TEST(SipRefer, NotifyBeforeTheAcceptedResponseStillSucceeds) {
   Harness h;
   h.start(kDoc, [](FakeCall& c) {
-    c.on_refer = [&c](const ReferRequest&) {
-      c.events->on_refer_notify(200, true);  // the NOTIFY overtakes the 202
-      c.events->on_refer_response(202);
+    c.on_refer = [&c](const call::ReferRequest&) {
+      c.events->post(call::ReferNotify{200, true});  // the NOTIFY overtakes the 202
+      c.events->post(call::ReferResponse{202});
     };
   });
   h.run_for(std::chrono::seconds(5));
@@ -143,16 +142,16 @@ TEST(SipRefer, NotifyBeforeTheAcceptedResponseStillSucceeds) {
   EXPECT_EQ(h.outcome->vars["sip_refer_response_code"], "202");
   EXPECT_EQ(h.outcome->vars["sip_refer_to_response_code"], "200");
   EXPECT_EQ(h.rec.actions, (std::vector<std::string>{"ring", "answer", "refer sip:alice@example.com",
-                                                     "play say:after success", "hangup hangup"}));
+                                                     "play say:after success", "bye"}));
 }
 
 TEST(SipRefer, FarEndHangingUpDuringTheWaitEndsTheCallWithFailed) {
   Harness h;
   h.start(kDoc, [](FakeCall& c) {
-    c.on_refer = [&c](const ReferRequest&) {
-      c.events->on_refer_response(202);
-      c.events->on_refer_notify(100, false);
-      c.events->on_hangup("bye");
+    c.on_refer = [&c](const call::ReferRequest&) {
+      c.events->post(call::ReferResponse{202});
+      c.events->post(call::ReferNotify{100, false});
+      c.events->post(call::Ended{call::EndCause::remote_hangup, 0});
     };
   });
   h.run_for(std::chrono::seconds(5));
@@ -168,10 +167,10 @@ TEST(SipRefer, FarEndHangingUpDuringTheWaitEndsTheCallWithFailed) {
 TEST(SipRefer, FinalNotifyThenByeKeepsTheSuccess) {
   Harness h;
   h.start(kDoc, [](FakeCall& c) {
-    c.on_refer = [&c](const ReferRequest&) {
-      c.events->on_refer_response(202);
-      c.events->on_refer_notify(200, true);
-      c.events->on_hangup("bye");
+    c.on_refer = [&c](const call::ReferRequest&) {
+      c.events->post(call::ReferResponse{202});
+      c.events->post(call::ReferNotify{200, true});
+      c.events->post(call::Ended{call::EndCause::remote_hangup, 0});
     };
   });
   h.run_for(std::chrono::seconds(5));
@@ -184,7 +183,7 @@ TEST(SipRefer, NoFinalNotifyTimesOutAfterTheConfiguredTime) {
   Harness h;
   h.config.refer_notify_timeout = std::chrono::milliseconds(200);
   h.start(kDoc, [](FakeCall& c) {
-    c.on_refer = [&c](const ReferRequest&) { c.events->on_refer_response(202); };
+    c.on_refer = [&c](const call::ReferRequest&) { c.events->post(call::ReferResponse{202}); };
   });
   auto t0 = std::chrono::steady_clock::now();
   h.run_for(std::chrono::seconds(5));
@@ -198,11 +197,11 @@ TEST(SipRefer, NoFinalNotifyTimesOutAfterTheConfiguredTime) {
 
 TEST(SipRefer, LateEventsAfterTheCallEndedAreIgnored) {
   Harness h;
-  std::shared_ptr<CallEvents> events;
+  std::shared_ptr<call::Events> events;
   h.start(kDoc, [&events](FakeCall& c) {
-    c.on_refer = [&c, &events](const ReferRequest&) {
+    c.on_refer = [&c, &events](const call::ReferRequest&) {
       events = c.events;
-      c.events->on_refer_response(603);
+      c.events->post(call::ReferResponse{603});
     };
   });
   h.run_for(std::chrono::seconds(5));
@@ -211,8 +210,8 @@ TEST(SipRefer, LateEventsAfterTheCallEndedAreIgnored) {
   auto actions = h.rec.actions;
   h.run.reset();
   h.io.restart();
-  events->on_refer_notify(200, true);
-  events->on_hangup("bye");
+  events->post(call::ReferNotify{200, true});
+  events->post(call::Ended{call::EndCause::remote_hangup, 0});
   h.io.run_for(std::chrono::milliseconds(50));
   // The call is gone: nothing reaches it (under ASan, touching it would be reported).
   EXPECT_EQ(h.rec.actions, actions);
@@ -222,9 +221,9 @@ TEST(SipRefer, LateEventsAfterTheCallEndedAreIgnored) {
 TEST(SipRefer, CallbackBodyMatchesTheReference) {
   Harness h;
   h.start(kDoc, [](FakeCall& c) {
-    c.on_refer = [&c](const ReferRequest&) {
-      c.events->on_refer_response(202);
-      c.events->on_refer_notify(200, true);
+    c.on_refer = [&c](const call::ReferRequest&) {
+      c.events->post(call::ReferResponse{202});
+      c.events->post(call::ReferNotify{200, true});
     };
   });
   h.run_for(std::chrono::seconds(5));
@@ -244,7 +243,7 @@ TEST(Play, HangupDuringPlaybackStopsTheMediaAndEndsTheCall) {
 - play: "say:never")");
   h.media->finish_at_once = false;
   boost::asio::steady_timer t(h.io, std::chrono::milliseconds(20));
-  t.async_wait([&](auto) { h.call->events->on_hangup("bye"); });
+  t.async_wait([&](auto) { h.call->events->post(call::Ended{call::EndCause::remote_hangup, 0}); });
   h.run_for(std::chrono::seconds(5));
   ASSERT_TRUE(h.outcome);
   EXPECT_EQ(h.outcome->end_reason, "remote_hangup");

@@ -17,7 +17,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "sip/executor.hpp"
-#include "sip/port_pool.hpp"
 #include "sip/sip_context.hpp"
 
 namespace swmld::sip {
@@ -252,16 +251,6 @@ TEST(SipContext, ShutDownDestroysWhatIsStillQueued) {
     loop.stop();
   }
   EXPECT_TRUE(watch.expired());
-}
-
-TEST(PortPool, HandsOutEvenPortsRoundRobin) {
-  PortPool pool(20001, 20006);  // 20002, 20004 (20006 has no RTCP port in range)
-  EXPECT_EQ(pool.available(), 2u);
-  EXPECT_EQ(pool.acquire(), 20002);
-  EXPECT_EQ(pool.acquire(), 20004);
-  EXPECT_FALSE(pool.acquire());
-  pool.release(20002);
-  EXPECT_EQ(pool.acquire(), 20002);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@
 #include <charconv>
 #include <sstream>
 
-namespace swmld::sip {
+namespace swmld::media {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -258,4 +258,4 @@ std::string render_offer(const std::vector<std::string>& codecs, int ptime, cons
   return out.str();
 }
 
-}  // namespace swmld::sip
+}  // namespace swmld::media

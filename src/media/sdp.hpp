@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace swmld::sip {
+namespace swmld::media {
 
 enum class Direction { sendrecv, sendonly, recvonly, inactive };
 
@@ -72,4 +72,4 @@ std::string render_offer(const std::vector<std::string>& codecs, int ptime, cons
 // Static payload type of a codec we support ("PCMU" -> 0, "PCMA" -> 8), -1 otherwise.
 int static_payload_type(std::string_view codec);
 
-}  // namespace swmld::sip
+}  // namespace swmld::media

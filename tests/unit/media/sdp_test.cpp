@@ -1,9 +1,9 @@
 // SDP answer builder: codec choice, telephone-event mirroring, direction, ptime, 488 cases.
 #include <gtest/gtest.h>
 
-#include "sip/sdp.hpp"
+#include "media/sdp.hpp"
 
-namespace swmld::sip {
+namespace swmld::media {
 namespace {
 
 std::string offer_text(const std::string& m_line, const std::string& attrs) {
@@ -125,4 +125,4 @@ TEST(Sdp, LateOfferListsConfiguredCodecsAndTelephoneEvent) {
 }
 
 }  // namespace
-}  // namespace swmld::sip
+}  // namespace swmld::media

@@ -1,0 +1,37 @@
+// What every session of a Service shares: the configuration, the port pool, the media
+// threads and the audio loader. Sessions hold it (shared) so it outlives the last of them.
+// Members are destroyed in reverse order: the loader's workers are joined first, then the
+// media threads (their streams give ports back to the pool, which is still there).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "media_thread.hpp"
+#include "port_pool.hpp"
+#include "sounds.hpp"
+#include "swmld/media/service.hpp"
+
+namespace swmld::media {
+
+class Core {
+ public:
+  Core(MediaConfig c, Fetcher fetcher);
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  MediaThread& pick_thread() { return *threads[next_thread++ % threads.size()]; }
+
+  const MediaConfig config;
+  PortPool ports;
+  MediaCounters counters;
+  std::vector<std::unique_ptr<MediaThread>> threads;
+  AudioLoader loader;
+  std::atomic<std::uint64_t> next_session_id;
+
+ private:
+  std::atomic<std::size_t> next_thread{0};
+};
+
+}  // namespace swmld::media

@@ -1,0 +1,214 @@
+// Session: SDP offer/answer for one leg and the commands to its stream (see session.hpp).
+#include "session.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core.hpp"
+#include "stream.hpp"
+
+namespace swmld::media {
+namespace {
+
+namespace ip = boost::asio::ip;
+
+Error media_error(std::string message) {
+  return make_error(ErrorCode::method_execute_failed, std::move(message));
+}
+
+// Where RTP sockets bind: the call's local address when it is one of ours, else the wildcard
+// of its family (a public address on a NAT, a host name).
+ip::address bind_address(const std::string& local) {
+  boost::system::error_code ec;
+  std::string text = local;
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  auto a = ip::make_address(text, ec);
+  return ec ? ip::address(ip::address_v4::any()) : a;
+}
+
+ip::address any_of(const ip::address& a) {
+  return a.is_v6() ? ip::address(ip::address_v6::any()) : ip::address(ip::address_v4::any());
+}
+
+// A socket bound to `port`, on `address` or, when that is not a local address, its wildcard.
+Result<ip::udp::socket> bind_udp(boost::asio::io_context& io, const ip::address& address, int port) {
+  ip::udp::socket s(io);
+  boost::system::error_code ec;
+  s.open(address.is_v6() ? ip::udp::v6() : ip::udp::v4(), ec);
+  if (!ec) s.bind({address, static_cast<unsigned short>(port)}, ec);
+  if (ec == boost::system::errc::address_not_available) {
+    ec.clear();
+    s.bind({any_of(address), static_cast<unsigned short>(port)}, ec);
+  }
+  if (!ec) s.non_blocking(true, ec);
+  if (ec) return media_error("RTP port " + std::to_string(port) + ": " + ec.message());
+  return s;
+}
+
+}  // namespace
+
+Session::Session(std::shared_ptr<Core> core, std::optional<SdpOffer> offer,
+                 std::optional<MediaChoice> choice, std::string local_address)
+    : core_(std::move(core)), offer_(std::move(offer)), choice_(std::move(choice)) {
+  local_.address = std::move(local_address);
+  local_.session_id = core_->next_session_id++;
+  local_.version = local_.session_id;
+}
+
+Session::~Session() { close(); }
+
+void Session::attach(std::shared_ptr<call::Events> events) {
+  events_ = std::move(events);
+  if (stream_)
+    boost::asio::post(thread_->io(), [s = stream_, e = events_] { s->set_events(e); });
+}
+
+Status Session::open_stream() {
+  const MediaConfig& c = core_->config;
+  const ip::address address = bind_address(local_.address);
+  // A port of the pool may be taken by another program: try a few.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto port = core_->ports.acquire();
+    if (!port)
+      return media_error("no free RTP port (rtp.port_min-port_max holds " +
+                         std::to_string(core_->ports.capacity()) + ", all in use)");
+    MediaThread& thread = core_->pick_thread();
+    auto rtp = bind_udp(thread.io(), address, *port);
+    std::optional<ip::udp::socket> rtcp;
+    if (rtp && c.rtcp) {
+      auto r = bind_udp(thread.io(), address, *port + 1);
+      if (r) rtcp.emplace(std::move(*r));
+    }
+    if (!rtp || (c.rtcp && !rtcp)) {
+      spdlog::warn("media: {}; trying another port", rtp ? "RTCP port " + std::to_string(*port + 1) + " in use"
+                                                        : rtp.error().message);
+      core_->ports.release(*port);
+      continue;
+    }
+    StreamSetup setup{std::move(*rtp), std::move(rtcp), *port, c.latch, c.idle_silence,
+                      "swmld-" + std::to_string(local_.session_id)};
+    stream_ = std::make_shared<Stream>(thread, core_->ports, core_->counters, std::move(setup));
+    thread_ = &thread;
+    local_.port = *port;
+    boost::asio::post(thread.io(), [s = stream_, e = events_] {
+      s->set_events(e);
+      s->start();
+    });
+    return Ok{};
+  }
+  return media_error("no usable RTP port after 8 attempts (ports in use by other programs?)");
+}
+
+void Session::push_params() {
+  if (!stream_ || !choice_) return;
+  StreamParams p;
+  boost::system::error_code ec;
+  auto remote = ip::make_address(choice_->remote_address, ec);
+  if (!ec) p.remote = ip::udp::endpoint(remote, static_cast<unsigned short>(choice_->remote_port));
+  p.law = choice_->codec == "PCMA" ? Law::alaw : Law::ulaw;
+  p.payload_type = static_cast<std::uint8_t>(choice_->payload_type);
+  p.te_payload_type = choice_->te_payload_type;
+  p.ptime_ms = choice_->ptime;
+  p.send = choice_->direction == Direction::sendrecv || choice_->direction == Direction::sendonly;
+  boost::asio::post(thread_->io(), [s = stream_, p] { s->update(p); });
+}
+
+Result<std::string> Session::local_sdp() {
+  if (closed_) return media_error("the call's media is closed");
+  if (!stream_) {
+    if (auto s = open_stream(); !s) return s.error();
+  }
+  if (sdp_.empty()) {
+    const MediaConfig& c = core_->config;
+    sdp_ = offer_ ? render_answer(*offer_, *choice_, local_) : render_offer(c.codecs, c.ptime_ms, local_);
+    push_params();
+  }
+  return sdp_;
+}
+
+Result<std::string> Session::remote_sdp(const call::RemoteSdp& remote) {
+  if (closed_ || !stream_) return media_error("no media session yet");
+  const MediaConfig& c = core_->config;
+  if (remote.kind == call::RemoteSdp::Kind::offer && remote.sdp.empty()) {
+    ++local_.version;  // a re-INVITE without SDP: our offer again; its answer comes in the ACK
+    sdp_ = render_offer(c.codecs, c.ptime_ms, local_);
+    return sdp_;
+  }
+  auto parsed = parse_sdp(remote.sdp);
+  if (!parsed) return media_error("unparsable SDP");
+  std::string reason;
+  auto choice = choose_media(*parsed, c.codecs, c.ptime_ms, &reason);
+  if (!choice) return media_error(reason);
+  choice_ = std::move(choice);
+  push_params();
+  if (remote.kind == call::RemoteSdp::Kind::answer) return std::string();
+  offer_ = std::move(parsed);
+  ++local_.version;
+  sdp_ = render_answer(*offer_, *choice_, local_);
+  return sdp_;
+}
+
+bool Session::telephone_event() const { return choice_ && choice_->te_payload_type >= 0; }
+
+void Session::play(const call::PlayRequest& request, std::function<void(std::string)> done) {
+  if (closed_ || !stream_) return done(closed_ ? "the call's media is closed" : "media has not started");
+  auto playback = std::make_shared<Playback>();
+  playback->gain = gain_factor(std::clamp(request.volume, -40.0, 40.0));
+  playback->done = std::move(done);
+  std::vector<std::pair<std::size_t, Sound>> loads;
+  for (const auto& url : request.urls) {
+    Playback::Item item;
+    auto sound = parse_sound(url);
+    if (!sound) {
+      item.ready = true;
+      item.error = sound.error().message;
+    } else if (sound->kind == Sound::Kind::silence) {
+      item.ready = true;
+      item.samples = static_cast<std::size_t>(sound->seconds * kSampleRate);
+    } else {
+      if (sound->kind == Sound::Kind::ring)
+        item.samples = static_cast<std::size_t>(sound->seconds * kSampleRate);  // 0: one cycle
+      loads.emplace_back(playback->items.size(), std::move(*sound));
+    }
+    playback->items.push_back(std::move(item));
+  }
+  MediaThread* thread = thread_;
+  boost::asio::post(thread->io(), [s = stream_, playback] { s->play(playback); });
+  Voice voice{request.say_voice, request.say_language, request.say_gender};
+  for (auto& [index, sound] : loads) {
+    core_->loader.load(sound, voice, [s = stream_, thread, playback, i = index](Result<ClipPtr> clip) {
+      boost::asio::post(thread->io(), [s, playback, i, clip = std::move(clip)]() mutable {
+        s->item_loaded(playback, i, std::move(clip));
+      });
+    });
+  }
+}
+
+void Session::stop() {
+  if (stream_) boost::asio::post(thread_->io(), [s = stream_] { s->stop(); });
+}
+
+void Session::send_digits(const std::string& digits, std::function<void(std::string)> done) {
+  if (closed_ || !stream_) return done(closed_ ? "the call's media is closed" : "media has not started");
+  const MediaConfig& c = core_->config;
+  rtp::DtmfPlan plan;
+  plan.duration_ms = c.dtmf_duration_ms;
+  plan.gap_ms = c.dtmf_gap_ms;
+  plan.ptime_ms = choice_ ? choice_->ptime : c.ptime_ms;
+  plan.volume = static_cast<std::uint8_t>(c.dtmf_volume);
+  boost::asio::post(thread_->io(), [s = stream_, steps = rtp::plan_digits(digits, plan),
+                                    done = std::move(done)]() mutable {
+    s->send_digits(std::move(steps), std::move(done));
+  });
+}
+
+void Session::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (stream_) boost::asio::post(thread_->io(), [s = std::move(stream_)] { s->close(); });
+  stream_.reset();
+}
+
+}  // namespace swmld::media

@@ -1,0 +1,50 @@
+// One leg's media as the engine sees it (call::MediaControl): the SDP offer/answer state and
+// the leg's Stream, which lives on a media thread; every command is posted there. Lives on
+// the call's strand.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "sdp.hpp"
+#include "swmld/call/contract.hpp"
+
+namespace swmld::media {
+
+class Core;
+class Stream;
+
+class Session final : public call::MediaControl {
+ public:
+  // `offer`/`choice`: the INVITE's offer and what we chose from it; nullopt: a late offer.
+  Session(std::shared_ptr<Core> core, std::optional<SdpOffer> offer, std::optional<MediaChoice> choice,
+          std::string local_address);
+  ~Session() override;
+
+  void attach(std::shared_ptr<call::Events> events) override;
+  Result<std::string> local_sdp() override;
+  Result<std::string> remote_sdp(const call::RemoteSdp& sdp) override;
+  bool telephone_event() const override;
+  void play(const call::PlayRequest& request, std::function<void(std::string)> done) override;
+  void stop() override;
+  void send_digits(const std::string& digits, std::function<void(std::string)> done) override;
+  void close() override;
+
+ private:
+  Status open_stream();
+  void push_params();  // the negotiated choice -> the stream
+
+  std::shared_ptr<Core> core_;
+  std::optional<SdpOffer> offer_;      // the last offer we answered
+  std::optional<MediaChoice> choice_;  // what is negotiated (from an offer, or from an answer)
+  LocalMedia local_;
+  std::string sdp_;                    // our last description
+  std::shared_ptr<Stream> stream_;
+  class MediaThread* thread_ = nullptr;
+  std::shared_ptr<call::Events> events_;
+  bool closed_ = false;
+};
+
+}  // namespace swmld::media

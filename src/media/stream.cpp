@@ -1,0 +1,350 @@
+// Stream: packet clock, playback, RFC 4733 sending and receiving, latching (see stream.hpp).
+#include "stream.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <random>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "media_thread.hpp"
+#include "port_pool.hpp"
+
+namespace swmld::media {
+namespace {
+
+constexpr std::size_t kMaxPayload = 60 * 8;      // 60 ms of G.711, the largest ptime
+constexpr std::size_t kMaxPacket = rtp::kHeaderSize + kMaxPayload;
+constexpr std::size_t kMaxBatch = 4;             // packets sent by one tick (catching up)
+constexpr auto kRtcpInterval = std::chrono::seconds(5);
+constexpr int kCatchUpSlots = 5;  // further behind than this: skip slots, do not burst them
+
+std::uint32_t random32() {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  return rng();
+}
+
+bool sendable(const boost::asio::ip::udp::endpoint& e) {
+  return e.port() != 0 && !e.address().is_unspecified();
+}
+
+// `count` samples of `clip` from `offset` (wrapping: a looped cadence), as G.711 at `gain`.
+void copy_clip(const Clip& clip, std::size_t offset, std::size_t count, Law law, double gain,
+               std::uint8_t* out) {
+  const std::size_t n = clip.samples();
+  const auto& encoded = law == Law::ulaw ? clip.ulaw : clip.alaw;
+  std::array<std::int16_t, kMaxPayload> scaled;
+  while (count > 0) {
+    std::size_t at = offset % n;
+    std::size_t take = std::min(count, n - at);
+    if (gain == 1.0) {
+      std::memcpy(out, encoded.data() + at, take);
+    } else {
+      apply_gain({clip.pcm.data() + at, take}, gain, scaled.data());
+      encode_g711(law, {scaled.data(), take}, out);
+    }
+    out += take;
+    offset += take;
+    count -= take;
+  }
+}
+
+}  // namespace
+
+Stream::Stream(MediaThread& thread, PortPool& ports, MediaCounters& counters, StreamSetup setup)
+    : thread_(thread),
+      ports_(ports),
+      counters_(counters),
+      setup_(std::move(setup)),
+      ssrc_(random32()),
+      seq_(static_cast<std::uint16_t>(random32())),
+      timestamp_(random32()),
+      in_(1500),
+      rtcp_in_(setup_.rtcp ? 1500 : 0) {}
+
+Stream::~Stream() {
+  if (!closed_ && setup_.port) ports_.release(setup_.port);  // never started: sockets close here
+}
+
+void Stream::start() {
+  if (started_ || closed_) return;
+  started_ = true;
+  ++counters_.streams;
+  next_due_ = Clock::now();
+  next_rtcp_ = next_due_ + kRtcpInterval;
+  thread_.add(shared_from_this());
+  receive();
+  if (setup_.rtcp) receive_rtcp();
+}
+
+void Stream::update(const StreamParams& params) {
+  if (params.remote != params_.remote) latched_ssrc_.reset();
+  params_ = params;
+  have_params_ = true;
+  marker_ = true;
+}
+
+void Stream::play(std::shared_ptr<Playback> playback) {
+  if (closed_) {
+    if (playback && playback->done) playback->done("the call's media is closed");
+    return;
+  }
+  finish_playback();  // whatever played is replaced
+  playback_ = std::move(playback);
+}
+
+void Stream::item_loaded(const std::shared_ptr<Playback>& playback, std::size_t index,
+                         Result<ClipPtr> clip) {
+  if (playback != playback_ || index >= playback->items.size()) return;  // stopped since
+  Playback::Item& item = playback->items[index];
+  item.ready = true;
+  if (!clip) {
+    item.error = clip.error().message;
+    item.samples = 0;  // skipped
+    return;
+  }
+  item.clip = std::move(*clip);
+  if (item.samples == 0) item.samples = item.clip->samples();
+}
+
+void Stream::stop() {
+  finish_playback();
+  finish_digits("stopped");
+}
+
+void Stream::send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(std::string)> done) {
+  finish_digits("replaced by another send_digits");
+  if (closed_) return done("the call's media is closed");
+  if (params_.te_payload_type < 0) return done("the far end did not negotiate telephone-event");
+  digits_ = std::move(steps);
+  digit_step_ = 0;
+  digits_done_ = std::move(done);
+  if (digits_.empty()) finish_digits("");
+}
+
+void Stream::finish_playback(std::string error_override) {
+  if (!playback_) return;
+  auto pb = std::move(playback_);
+  playback_.reset();
+  std::string errors = std::move(error_override);
+  for (const auto& e : pb->errors) errors += (errors.empty() ? "" : "; ") + e;
+  if (pb->done) {
+    auto done = std::move(pb->done);
+    pb->done = nullptr;
+    done(std::move(errors));
+  }
+}
+
+void Stream::finish_digits(std::string error) {
+  if (!digits_done_) return;
+  auto done = std::move(digits_done_);
+  digits_done_ = nullptr;
+  digits_.clear();
+  digit_step_ = 0;
+  marker_ = true;  // audio after the events starts a new talkspurt
+  done(std::move(error));
+}
+
+void Stream::close() {
+  if (closed_) return;
+  closed_ = true;
+  finish_playback();
+  finish_digits("the call ended");
+  boost::system::error_code ec;
+  setup_.rtp.close(ec);
+  if (setup_.rtcp) setup_.rtcp->close(ec);
+  ports_.release(setup_.port);
+  if (started_) {
+    --counters_.streams;
+    thread_.remove(this);  // may drop the thread's reference: nothing of `this` after it
+  }
+}
+
+// ---- sending ------------------------------------------------------------------------------
+
+Stream::Fill Stream::fill_audio(std::uint8_t* payload, std::size_t samples) {
+  if (!playback_) return Fill::nothing;
+  Playback& pb = *playback_;
+  const std::uint8_t silence = g711_silence(params_.law);
+  std::size_t filled = 0;
+  while (filled < samples && pb.index < pb.items.size()) {
+    Playback::Item& item = pb.items[pb.index];
+    if (!item.ready) break;  // still loading: hold here
+    if (!item.error.empty()) pb.errors.push_back(std::exchange(item.error, {}));
+    std::size_t left = item.samples > pb.offset ? item.samples - pb.offset : 0;
+    if (left == 0 || (item.clip && item.clip->samples() == 0)) {  // done, failed or empty
+      ++pb.index;
+      pb.offset = 0;
+      continue;
+    }
+    std::size_t take = std::min(samples - filled, left);
+    if (item.clip) {
+      copy_clip(*item.clip, pb.offset, take, params_.law, pb.gain, payload + filled);
+    } else {
+      std::memset(payload + filled, silence, take);
+    }
+    filled += take;
+    pb.offset += take;
+  }
+  if (filled > 0 && filled < samples) std::memset(payload + filled, silence, samples - filled);
+  if (pb.index >= pb.items.size()) finish_playback();
+  return filled > 0 ? Fill::audio : Fill::nothing;
+}
+
+void Stream::on_tick(Clock::time_point now) {
+  if (closed_ || !have_params_) return;
+  const auto ptime = std::chrono::milliseconds(params_.ptime_ms);
+  const auto samples = static_cast<std::uint32_t>(params_.ptime_ms * 8);
+  if (now - next_due_ > kCatchUpSlots * ptime) {
+    // The thread was stalled: these slots are too late to be of use. Skip them (the clock
+    // and timestamps move on, the receiver sees a gap) instead of sending a burst.
+    auto behind = (now - next_due_) / ptime;
+    next_due_ += behind * ptime;
+    timestamp_ += static_cast<std::uint32_t>(behind) * samples;
+    marker_ = true;
+  }
+  std::array<std::array<std::uint8_t, kMaxPacket>, kMaxBatch> packets;
+  std::array<std::size_t, kMaxBatch> sizes{};
+  std::size_t count = 0;
+  while (next_due_ <= now && count < kMaxBatch) {
+    std::uint8_t* packet = packets[count].data();
+    rtp::Header h;
+    h.ssrc = ssrc_;
+    std::size_t payload_size = 0;
+    if (digits_done_) {
+      const rtp::DtmfStep& step = digits_[digit_step_++];
+      if (step.kind == rtp::DtmfStep::Kind::event) {
+        if (step.new_event) event_timestamp_ = timestamp_;
+        h.payload_type = static_cast<std::uint8_t>(params_.te_payload_type);
+        h.timestamp = event_timestamp_;
+        h.marker = step.new_event;
+        rtp::write_event(step.event, packet + rtp::kHeaderSize);
+        payload_size = rtp::kEventSize;
+      }
+      if (digit_step_ >= digits_.size()) finish_digits("");
+    } else {
+      Fill f = fill_audio(packet + rtp::kHeaderSize, samples);
+      if (f == Fill::nothing && setup_.idle_silence) {
+        std::memset(packet + rtp::kHeaderSize, g711_silence(params_.law), samples);
+        f = Fill::audio;
+      }
+      if (f == Fill::audio) {
+        h.payload_type = params_.payload_type;
+        h.timestamp = timestamp_;
+        h.marker = marker_;
+        payload_size = samples;
+      }
+    }
+    if (payload_size > 0) {
+      marker_ = false;
+      h.seq = seq_++;
+      rtp::write_header(h, packet);
+      sizes[count++] = rtp::kHeaderSize + payload_size;
+      ++packets_sent_;
+      octets_sent_ += static_cast<std::uint32_t>(payload_size);
+    } else if (!digits_done_) {
+      marker_ = true;  // a gap: the next audio packet starts a talkspurt
+    }
+    next_due_ += ptime;
+    timestamp_ += samples;
+  }
+  if (count > 0 && params_.send && sendable(params_.remote)) {
+    const int fd = setup_.rtp.native_handle();
+    if (count == 1) {
+      if (::sendto(fd, packets[0].data(), sizes[0], MSG_DONTWAIT, params_.remote.data(),
+                   static_cast<socklen_t>(params_.remote.size())) < 0)
+        ++counters_.send_errors;
+      else
+        ++counters_.packets_sent;
+    } else {
+      // Several packets due at once (10 ms ptime, or catching up): one system call.
+      std::array<iovec, kMaxBatch> iov{};
+      std::array<mmsghdr, kMaxBatch> msgs{};
+      for (std::size_t i = 0; i < count; ++i) {
+        iov[i] = {packets[i].data(), sizes[i]};
+        msgs[i].msg_hdr.msg_name = params_.remote.data();
+        msgs[i].msg_hdr.msg_namelen = static_cast<socklen_t>(params_.remote.size());
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      int sent = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
+      if (sent > 0) counters_.packets_sent += static_cast<std::uint64_t>(sent);
+      if (sent < static_cast<int>(count)) ++counters_.send_errors;
+    }
+  }
+  if (setup_.rtcp && now >= next_rtcp_) send_rtcp(now);
+}
+
+void Stream::send_rtcp(Clock::time_point now) {
+  next_rtcp_ = now + kRtcpInterval;
+  if (!params_.send || !sendable(params_.remote) || packets_sent_ == 0) return;
+  rtp::SenderInfo info;
+  info.ssrc = ssrc_;
+  info.ntp = rtp::ntp_from_unix_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+  // The RTP time of `now`: the next slot's timestamp minus the time until it is due.
+  auto ahead = std::chrono::duration_cast<std::chrono::microseconds>(next_due_ - now).count();
+  info.rtp_timestamp = timestamp_ - static_cast<std::uint32_t>(ahead * 8 / 1000);
+  info.packets = packets_sent_;
+  info.octets = octets_sent_;
+  std::array<std::uint8_t, 300> buf;
+  std::size_t n = rtp::write_sender_report(info, setup_.cname, buf.data());
+  boost::asio::ip::udp::endpoint to(params_.remote.address(), static_cast<unsigned short>(params_.remote.port() + 1));
+  boost::system::error_code ec;
+  setup_.rtcp->send_to(boost::asio::buffer(buf.data(), n), to, 0, ec);
+}
+
+// ---- receiving ----------------------------------------------------------------------------
+
+void Stream::receive() {
+  setup_.rtp.async_receive_from(boost::asio::buffer(in_), from_,
+                                [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                  if (self->closed_) return;
+                                  if (!ec) self->on_packet(n);
+                                  self->receive();
+                                });
+}
+
+void Stream::on_packet(std::size_t size) {
+  ++counters_.packets_received;
+  auto packet = rtp::parse({in_.data(), size});
+  if (!packet || !have_params_) return;
+  const auto pt = packet->header.payload_type;
+  const bool ours = pt == params_.payload_type || static_cast<int>(pt) == params_.te_payload_type ||
+                    pt == 13;  // comfort noise (RFC 3389)
+  if (!ours) return;
+  // Latching: send where the far end's RTP really comes from (NAT), but only to the source
+  // whose SSRC we locked on first, so a stray packet cannot steal the stream.
+  if (from_ != params_.remote) {
+    if (setup_.latch && (!latched_ssrc_ || *latched_ssrc_ == packet->header.ssrc)) {
+      spdlog::debug("media: port {}: RTP from {}:{}, latching (SDP said {}:{})", setup_.port,
+                    from_.address().to_string(), from_.port(), params_.remote.address().to_string(),
+                    params_.remote.port());
+      params_.remote = from_;
+      latched_ssrc_ = packet->header.ssrc;
+    }
+  } else if (!latched_ssrc_) {
+    latched_ssrc_ = packet->header.ssrc;
+  }
+  if (static_cast<int>(pt) != params_.te_payload_type) return;
+  auto event = rtp::parse_event(packet->payload);
+  if (!event) return;
+  if (auto digit = dtmf_.on_packet(packet->header.timestamp, *event); digit && events_)
+    events_->post(call::Dtmf{*digit, call::DtmfSource::rfc4733});
+}
+
+void Stream::receive_rtcp() {
+  // Reports from the far end are read and dropped (nothing uses them yet): reading keeps the
+  // socket's buffer from filling.
+  setup_.rtcp->async_receive_from(boost::asio::buffer(rtcp_in_), rtcp_from_,
+                                  [self = shared_from_this()](boost::system::error_code, std::size_t) {
+                                    if (!self->closed_) self->receive_rtcp();
+                                  });
+}
+
+}  // namespace swmld::media

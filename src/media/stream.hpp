@@ -1,0 +1,135 @@
+// One leg's RTP stream on a media thread: the socket pair, the packet clock (sequence,
+// timestamp, SSRC, marker), what plays (a Playback) or which digits go out (RFC 4733 steps),
+// and what comes in (telephone-events folded into key presses, latching to the far end's real
+// address). Built on the call's strand, then touched only on its media thread: the session
+// posts every command there.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/udp.hpp>
+
+#include "audio/clip.hpp"
+#include "audio/g711.hpp"
+#include "rtp/packet.hpp"
+#include "swmld/call/contract.hpp"
+
+namespace swmld::media {
+
+class MediaThread;
+class PortPool;
+struct MediaCounters;
+
+// What the SDP negotiation decided for the stream.
+struct StreamParams {
+  boost::asio::ip::udp::endpoint remote;  // where RTP goes (unspecified or port 0: nowhere)
+  Law law = Law::ulaw;
+  std::uint8_t payload_type = 0;
+  int te_payload_type = -1;  // telephone-event, -1: not negotiated
+  int ptime_ms = 20;
+  bool send = true;          // our direction allows sending (sendrecv / sendonly)
+};
+
+// Sounds being played, in order. Items are filled in as their audio loads (on the media
+// thread); an item not loaded yet holds playback there, sending nothing.
+struct Playback {
+  struct Item {
+    ClipPtr clip;             // null: silence
+    // How many samples to play: silence's length, ring:N:cc's (the cadence clip loops to fill
+    // them); 0: the clip's own length, known once it loaded.
+    std::size_t samples = 0;
+    bool ready = false;
+    std::string error;        // set when loading failed: the item is skipped
+  };
+  std::vector<Item> items;
+  double gain = 1.0;          // linear (volume in dB, converted)
+  std::function<void(std::string)> done;  // once: "" or the failures, joined
+  std::size_t index = 0;      // item playing
+  std::size_t offset = 0;     // samples of it played
+  std::vector<std::string> errors;
+};
+
+struct StreamSetup {
+  boost::asio::ip::udp::socket rtp;
+  std::optional<boost::asio::ip::udp::socket> rtcp;
+  int port = 0;               // the RTP port, back to the pool when the stream closes
+  bool latch = true;
+  bool idle_silence = false;
+  std::string cname;          // RTCP CNAME
+};
+
+class Stream : public std::enable_shared_from_this<Stream> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Stream(MediaThread& thread, PortPool& ports, MediaCounters& counters, StreamSetup setup);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  // ---- media thread ----
+  void start();  // joins the thread's tick, starts receiving
+  void update(const StreamParams& params);
+  void set_events(std::shared_ptr<call::Events> events) { events_ = std::move(events); }
+  void play(std::shared_ptr<Playback> playback);  // replaces what plays (its done: "")
+  void item_loaded(const std::shared_ptr<Playback>& playback, std::size_t index, Result<ClipPtr> clip);
+  void stop();  // ends playback and digits; their done callbacks run
+  void send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(std::string)> done);
+  void close();  // idempotent: sockets closed, port released, off the tick
+
+  // The tick: sends every packet due by `now`.
+  void on_tick(Clock::time_point now);
+  std::size_t slot = 0;  // index in the thread's stream list (MediaThread's bookkeeping)
+
+ private:
+  enum class Fill { nothing, audio };
+  Fill fill_audio(std::uint8_t* payload, std::size_t samples);
+  void finish_playback(std::string error_override = {});
+  void finish_digits(std::string error);
+  void receive();
+  void on_packet(std::size_t size);
+  void receive_rtcp();
+  void send_rtcp(Clock::time_point now);
+
+  MediaThread& thread_;
+  PortPool& ports_;
+  MediaCounters& counters_;
+  StreamSetup setup_;
+  StreamParams params_;
+  bool have_params_ = false;
+  bool started_ = false;
+  bool closed_ = false;
+  std::shared_ptr<call::Events> events_;
+
+  // The packet clock.
+  std::uint32_t ssrc_;
+  std::uint16_t seq_;
+  std::uint32_t timestamp_;      // of the next packet slot
+  Clock::time_point next_due_{};  // when the next packet slot is due
+  bool marker_ = true;            // the next packet starts a talkspurt
+  std::uint32_t packets_sent_ = 0, octets_sent_ = 0;
+  Clock::time_point next_rtcp_{};
+
+  std::shared_ptr<Playback> playback_;
+  std::vector<rtp::DtmfStep> digits_;
+  std::size_t digit_step_ = 0;
+  std::uint32_t event_timestamp_ = 0;
+  std::function<void(std::string)> digits_done_;
+
+  // Receiving.
+  std::vector<std::uint8_t> in_;
+  boost::asio::ip::udp::endpoint from_;
+  std::vector<std::uint8_t> rtcp_in_;
+  boost::asio::ip::udp::endpoint rtcp_from_;
+  rtp::DtmfReceiver dtmf_;
+  std::optional<std::uint32_t> latched_ssrc_;  // the far end's SSRC once latched
+};
+
+}  // namespace swmld::media
