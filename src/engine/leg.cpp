@@ -20,30 +20,28 @@ Leg::Leg(std::size_t index, std::shared_ptr<call::CallControl> control,
          std::unique_ptr<call::MediaControl> media, const std::string& log_context)
     : index_(index), control_(std::move(control)), media_(std::move(media)), log_context_(log_context) {}
 
-Status Leg::answer() {
-  if (answer_sent_ || end_sent_ || gone()) return Ok{};
-  answer_sent_ = true;
+Result<std::string> Leg::local_sdp() {
   Result<std::string> sdp = media_ ? media_->local_sdp()
                                    : Result<std::string>(make_error(ErrorCode::method_execute_failed,
                                                                     "this leg has no media"));
-  if (!sdp) {
-    end(503, 5);
-    return sdp.error();
-  }
+  if (!sdp) end(503, 5);  // no RTP port: refused, the caller may retry elsewhere
+  return sdp;
+}
+
+Status Leg::answer() {
+  if (answer_sent_ || end_sent_ || gone()) return Ok{};
+  auto sdp = local_sdp();
+  if (!sdp) return sdp.error();
+  answer_sent_ = true;
   control_->answer(std::move(*sdp));
   return Ok{};
 }
 
 Status Leg::early_media() {
   if (early_media_sent_ || answer_sent_ || end_sent_ || gone()) return Ok{};
+  auto sdp = local_sdp();
+  if (!sdp) return sdp.error();
   early_media_sent_ = true;
-  Result<std::string> sdp = media_ ? media_->local_sdp()
-                                   : Result<std::string>(make_error(ErrorCode::method_execute_failed,
-                                                                    "this leg has no media"));
-  if (!sdp) {
-    end(503, 5);
-    return sdp.error();
-  }
   control_->progress(std::move(*sdp));
   return Ok{};
 }

@@ -52,6 +52,8 @@ class Leg {
   std::deque<char>& digits() { return digits_; }
 
  private:
+  // The media's SDP; when it has none (no RTP port), the leg is refused with 503.
+  Result<std::string> local_sdp();
   void on_dtmf(const call::Dtmf& dtmf);
 
   std::size_t index_;

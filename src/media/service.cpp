@@ -20,8 +20,8 @@ Error config_error(const std::string& key, const std::string& message) {
 
 Status validate(const MediaConfig& c) {
   auto [first, last] = c.rtp_ports;
-  if (first < 1024 || last > 65535 || last <= first + 1)
-    return config_error("rtp.port_min/port_max", "need 1024 <= port_min < port_max - 1 <= 65534, got " +
+  if (first < 1024 || last > 65535 || last < first + 1 + first % 2)
+    return config_error("rtp.port_min/port_max", "need 1024 <= port_min < port_max <= 65535 with an even port and the one above it, got " +
                         std::to_string(first) + "-" + std::to_string(last));
   if (c.codecs.empty()) return config_error("rtp.codecs", "at least one of PCMU, PCMA");
   for (const auto& codec : c.codecs)

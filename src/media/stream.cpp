@@ -191,6 +191,13 @@ Stream::Fill Stream::fill_audio(std::uint8_t* payload, std::size_t samples) {
     pb.offset += take;
   }
   if (filled > 0 && filled < samples) std::memset(payload + filled, silence, samples - filled);
+  // An item that ended exactly with this frame is done now, so that the next play (or the
+  // end of this one) does not cost an empty slot.
+  while (pb.index < pb.items.size() && pb.items[pb.index].ready &&
+         pb.items[pb.index].error.empty() && pb.offset >= pb.items[pb.index].samples) {
+    ++pb.index;
+    pb.offset = 0;
+  }
   if (pb.index >= pb.items.size()) finish_playback();
   return filled > 0 ? Fill::audio : Fill::nothing;
 }

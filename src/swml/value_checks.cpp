@@ -78,7 +78,7 @@ bool check_item_strings(const PropSpec& spec, const Node& list, std::string_view
     if (spec.check == Check::sounds && !is_playable_sound(item.str())) {
       diag.add(ErrorCode::method_parameter_invalid_value,
                label + ": " + quote_text(item.str()) +
-                   " is not a playable sound (use say:, silence:, ring:, http:// or https://)",
+                   " is not a playable sound (use say:, silence:, ring:, http://, https:// or file:)",
                item);
       ok = false;
     }
@@ -105,6 +105,7 @@ bool is_playable_sound(std::string_view s) {
   if (mentions_expression(s)) return true;
   if (starts_with_nocase(s, "http://") || starts_with_nocase(s, "https://")) return true;
   if (s.starts_with("say:")) return true;
+  if (s.starts_with("file:") && s.size() > 5) return true;  // swmld: a file under media.root
   auto after = [](std::string_view t, std::string_view prefix) {
     t.remove_prefix(prefix.size());
     if (!t.empty() && t[0] == ' ') t.remove_prefix(1);
@@ -265,7 +266,7 @@ bool check_value(const PropSpec& spec, const Node& v, std::string_view where, Di
       if (!is_playable_sound(v.str()))
         diag.add(ErrorCode::method_parameter_invalid_value,
                  label + ": " + quote_text(v.str()) +
-                     " is not a playable sound (use say:, silence:, ring:, http:// or https://)",
+                     " is not a playable sound (use say:, silence:, ring:, http://, https:// or file:)",
                  v);
       break;
     case Check::sound_or_sounds:

@@ -46,6 +46,7 @@ A response spec (every field optional):
     body        string
     json        any JSON value, sent as the body with Content-Type application/json
     body_bytes  int: a body of that many "x" characters
+    body_file   path of a file sent as the body, bytes as they are (audio files)
     delay_ms    wait this long before answering
     action      "close": close the connection without answering
                 "garbage": send bytes that are not HTTP, then close
@@ -205,6 +206,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif "body_bytes" in spec:
             out = "x" * int(spec["body_bytes"])
             headers.setdefault("Content-Type", "text/plain")
+        elif "body_file" in spec:
+            with open(spec["body_file"], "rb") as f:
+                out = f.read()
+            headers.setdefault("Content-Type", "application/octet-stream")
         else:
             out = spec.get("body", "{}")
         self._send(int(spec.get("status", 200)), out, headers)
