@@ -74,8 +74,7 @@ void Stream::start() {
   if (started_ || closed_) return;
   started_ = true;
   ++counters_.streams;
-  next_due_ = Clock::now();
-  next_rtcp_ = next_due_ + kRtcpInterval;
+  next_rtcp_ = Clock::now() + kRtcpInterval;
   thread_.add(shared_from_this());
   receive();
   if (setup_.rtcp) receive_rtcp();
@@ -204,6 +203,7 @@ Stream::Fill Stream::fill_audio(std::uint8_t* payload, std::size_t samples) {
 
 void Stream::on_tick(Clock::time_point now) {
   if (closed_ || !have_params_) return;
+  if (next_due_ == Clock::time_point{}) next_due_ = now;  // the packet clock starts on a tick
   const auto ptime = std::chrono::milliseconds(params_.ptime_ms);
   const auto samples = static_cast<std::uint32_t>(params_.ptime_ms * 8);
   if (now - next_due_ > kCatchUpSlots * ptime) {

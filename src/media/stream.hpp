@@ -112,7 +112,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::uint32_t ssrc_;
   std::uint16_t seq_;
   std::uint32_t timestamp_;      // of the next packet slot
-  Clock::time_point next_due_{};  // when the next packet slot is due
+  Clock::time_point next_due_{};  // when the next packet slot is due (set by the first tick)
   bool marker_ = true;            // the next packet starts a talkspurt
   std::uint32_t packets_sent_ = 0, octets_sent_ = 0;
   Clock::time_point next_rtcp_{};

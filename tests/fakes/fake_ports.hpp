@@ -30,7 +30,7 @@ class FakeCall final : public call::CallControl {
     if (auto_answer) events->post(call::Answered{});
   }
   void answer_offer(std::string sdp) override {
-    rec_.actions.push_back(sdp.empty() ? "answer_offer 488" : "answer_offer");
+    rec_.actions.push_back(sdp.empty() ? "answer_offer 488" : "answer_offer " + sdp);
   }
   void reject(int code, int) override { rec_.actions.push_back("reject " + std::to_string(code)); }
   void bye() override { rec_.actions.push_back("bye"); }
@@ -49,12 +49,23 @@ class FakeMedia final : public call::MediaControl {
   explicit FakeMedia(Recorder& rec) : rec_(rec) {}
   bool finish_at_once = true;
   bool telephone_event_negotiated = true;
+  bool no_port = false;  // local_sdp() fails as with an exhausted port range
   std::function<void(std::string)> pending;
   std::shared_ptr<call::Events> events;
+  // Our answer to a re-INVITE's offer; an empty `sdp` here means "not acceptable".
+  std::string reoffer_answer = "v=0 answer";
 
   void attach(std::shared_ptr<call::Events> e) override { events = std::move(e); }
-  Result<std::string> local_sdp() override { return std::string("v=0\r\n"); }
-  Result<std::string> remote_sdp(const call::RemoteSdp&) override { return std::string(); }
+  Result<std::string> local_sdp() override {
+    if (no_port) return make_error(ErrorCode::method_execute_failed, "no free RTP port");
+    return std::string("v=0\r\n");
+  }
+  Result<std::string> remote_sdp(const call::RemoteSdp& r) override {
+    rec_.actions.push_back(r.kind == call::RemoteSdp::Kind::offer ? "remote offer " + r.sdp
+                                                                   : "remote answer " + r.sdp);
+    if (reoffer_answer.empty()) return make_error(ErrorCode::method_execute_failed, "no common codec");
+    return r.kind == call::RemoteSdp::Kind::offer ? reoffer_answer : std::string();
+  }
   bool telephone_event() const override { return telephone_event_negotiated; }
   void play(const call::PlayRequest& r, std::function<void(std::string)> done) override {
     for (const auto& u : r.urls) rec_.actions.push_back("play " + u);
