@@ -34,18 +34,20 @@ using namespace std::chrono_literals;
 // The far end's RTP socket on 127.0.0.1 (a free port).
 class Peer {
  public:
-  Peer() {
+  explicit Peer(int port = 0) {
     fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     socklen_t len = sizeof a;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
   }
   ~Peer() { ::close(fd_); }
   int port() const { return port_; }
+  bool bound() const { return bound_; }
 
   struct Received {
     std::vector<std::uint8_t> data;
@@ -84,6 +86,7 @@ class Peer {
  private:
   int fd_ = -1;
   int port_ = 0;
+  bool bound_ = false;
 };
 
 std::string offer_to(int port, const std::string& formats = "0 8 101", const std::string& dir = "sendrecv") {
@@ -362,6 +365,48 @@ TEST(MediaSession, StopEndsThePlayAtOnce) {
   EXPECT_LT(Clock::now() - stopped, 100ms);
   peer.drain(100ms);
   EXPECT_FALSE(peer.receive(200ms));
+}
+
+// With rtp.rtcp, a compound SR + SDES packet goes to the far end's RTP port + 1 every 5 s,
+// counting what was sent.
+TEST(MediaSession, RtcpSenderReportsGoToThePortAboveTheRtpPort) {
+  MediaConfig c = test_config();
+  c.rtcp = true;
+  auto service = start(c);
+  std::unique_ptr<Peer> rtp_peer, rtcp_peer;
+  for (int port = 43000; port < 43100 && !rtcp_peer; port += 2) {
+    rtp_peer = std::make_unique<Peer>(port);
+    auto next = std::make_unique<Peer>(port + 1);
+    if (rtp_peer->bound() && next->bound()) rtcp_peer = std::move(next);
+  }
+  ASSERT_TRUE(rtcp_peer);
+  auto session = service->open(offer_to(rtp_peer->port()), "127.0.0.1");
+  ASSERT_TRUE(session.ok());
+  auto sdp = (*session)->local_sdp();
+  ASSERT_TRUE(sdp.ok());
+  Done done;
+  (*session)->play({{"silence:6"}, 0, "", "", ""}, done.fn());
+  auto report = rtcp_peer->receive(7000ms);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->from_port, sdp_port(*sdp) + 1);
+  const auto& d = report->data;
+  ASSERT_GE(d.size(), 28u + 8u);
+  EXPECT_EQ(d[0], 0x80);  // V=2, no padding, RC=0
+  EXPECT_EQ(d[1], 200);   // SR
+  EXPECT_EQ(d[28 + 1], 202);  // then SDES
+  auto u32 = [&](std::size_t at) {
+    return (std::uint32_t{d[at]} << 24) | (std::uint32_t{d[at + 1]} << 16) |
+           (std::uint32_t{d[at + 2]} << 8) | d[at + 3];
+  };
+  std::uint32_t packets = u32(20), octets = u32(24);
+  EXPECT_GE(packets, 230u);  // about 5 s of 20 ms packets
+  EXPECT_LE(packets, 260u);
+  EXPECT_EQ(octets, packets * 160);
+  auto first = rtp::parse(rtp_peer->receive(100ms)->data);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(u32(4), first->header.ssrc);
+  (*session)->stop();
+  EXPECT_EQ(done.wait(), "");
 }
 
 }  // namespace
