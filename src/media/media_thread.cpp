@@ -62,8 +62,10 @@ void MediaThread::arm() {
 void MediaThread::on_tick() {
   const auto now = Clock::now();
   if (now - next_ > kLate) ++counters_.late_ticks;
-  // Streams never leave the list from inside on_tick (they close on commands only).
-  for (const auto& stream : streams_) stream->on_tick(now);
+  // Streams never leave the list from inside on_tick (they close on commands only). They
+  // count their slots on the tick's own deadline, not on when it woke: their packet clocks
+  // stay in phase with the grid however late a single wake-up is.
+  for (const auto& stream : streams_) stream->on_tick(next_, now);
   next_ += kTick;
   if (now - next_ > kResync) next_ = now + kTick;  // stalled far behind: a new grid
   arm();

@@ -201,15 +201,15 @@ Stream::Fill Stream::fill_audio(std::uint8_t* payload, std::size_t samples) {
   return filled > 0 ? Fill::audio : Fill::nothing;
 }
 
-void Stream::on_tick(Clock::time_point now) {
+void Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
   if (closed_ || !have_params_) return;
-  if (next_due_ == Clock::time_point{}) next_due_ = now;  // the packet clock starts on a tick
+  if (next_due_ == Clock::time_point{}) next_due_ = tick;  // the packet clock starts on a tick
   const auto ptime = std::chrono::milliseconds(params_.ptime_ms);
   const auto samples = static_cast<std::uint32_t>(params_.ptime_ms * 8);
-  if (now - next_due_ > kCatchUpSlots * ptime) {
+  if (tick - next_due_ > kCatchUpSlots * ptime) {
     // The thread was stalled: these slots are too late to be of use. Skip them (the clock
     // and timestamps move on, the receiver sees a gap) instead of sending a burst.
-    auto behind = (now - next_due_) / ptime;
+    auto behind = (tick - next_due_) / ptime;
     next_due_ += behind * ptime;
     timestamp_ += static_cast<std::uint32_t>(behind) * samples;
     marker_ = true;
@@ -217,7 +217,7 @@ void Stream::on_tick(Clock::time_point now) {
   std::array<std::array<std::uint8_t, kMaxPacket>, kMaxBatch> packets;
   std::array<std::size_t, kMaxBatch> sizes{};
   std::size_t count = 0;
-  while (next_due_ <= now && count < kMaxBatch) {
+  while (next_due_ <= tick && count < kMaxBatch) {
     std::uint8_t* packet = packets[count].data();
     rtp::Header h;
     h.ssrc = ssrc_;

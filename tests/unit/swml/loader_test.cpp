@@ -503,8 +503,9 @@ TEST(LoaderErrors, InvalidValues) {
 
 TEST(LoaderErrors, PlayableSounds) {
   ok(wrap_main("    - play: {urls: ['say:hi', 'say: hi', 'silence: 2.5', 'ring:us', 'ring:us-old', "
-               "'ring:10.0:uk', 'ring: 3: de', 'https://a/b.wav', 'http://u:p@h/x.mp3', 'say:${x}']}\n"));
-  for (const char* bad : {"silence:abc", "ring:usa", "ring:5", "file:///x.wav", "hello"})
+               "'ring:10.0:uk', 'ring: 3: de', 'https://a/b.wav', 'http://u:p@h/x.mp3', 'say:${x}', "
+               "'file:prompts/x.wav', 'file:///srv/x.wav']}\n"));
+  for (const char* bad : {"silence:abc", "ring:usa", "ring:5", "file:", "hello"})
     EXPECT_EQ(load(wrap_main(std::string("    - play: '") + bad + "'\n")).result.error().code,
               ErrorCode::method_parameter_invalid_value)
         << bad;
