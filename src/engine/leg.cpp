@@ -18,12 +18,16 @@ constexpr std::size_t kMaxDigits = 128;  // type-ahead buffer
 
 Leg::Leg(std::size_t index, std::shared_ptr<call::CallControl> control,
          std::unique_ptr<call::MediaControl> media, const std::string& log_context)
-    : index_(index), control_(std::move(control)), media_(std::move(media)), log_context_(log_context) {}
+    : index_(index),
+      control_(std::move(control)),
+      media_(std::move(media)),
+      log_context_(log_context) {}
 
 Result<std::string> Leg::local_sdp() {
-  Result<std::string> sdp = media_ ? media_->local_sdp()
-                                   : Result<std::string>(make_error(ErrorCode::method_execute_failed,
-                                                                    "this leg has no media"));
+  Result<std::string> sdp = media_
+                                ? media_->local_sdp()
+                                : Result<std::string>(make_error(ErrorCode::method_execute_failed,
+                                                                 "this leg has no media"));
   if (!sdp) end(503, 5);  // no RTP port: refused, the caller may retry elsewhere
   return sdp;
 }

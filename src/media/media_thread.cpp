@@ -7,8 +7,8 @@
 namespace swmld::media {
 namespace {
 
-constexpr auto kLate = std::chrono::milliseconds(5);       // a tick this late is counted
-constexpr auto kResync = std::chrono::milliseconds(200);   // this late: start the grid anew
+constexpr auto kLate = std::chrono::milliseconds(5);      // a tick this late is counted
+constexpr auto kResync = std::chrono::milliseconds(200);  // this late: start the grid anew
 
 }  // namespace
 
@@ -19,7 +19,9 @@ MediaThread::MediaThread(int index, MediaCounters& counters) : counters_(counter
   });
 }
 
-MediaThread::~MediaThread() { stop(); }
+MediaThread::~MediaThread() {
+  stop();
+}
 
 void MediaThread::stop() {
   if (!thread_.joinable()) return;

@@ -1,4 +1,6 @@
 // media::Service: configuration checks, the shared Core, and sessions negotiated per INVITE.
+#include "swmld/media/service.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <set>
@@ -6,7 +8,6 @@
 #include "core.hpp"
 #include "sdp.hpp"
 #include "session.hpp"
-#include "swmld/media/service.hpp"
 
 namespace swmld::media {
 namespace {
@@ -21,20 +22,25 @@ Error config_error(const std::string& key, const std::string& message) {
 Status validate(const MediaConfig& c) {
   auto [first, last] = c.rtp_ports;
   if (first < 1024 || last > 65535 || last < first + 1 + first % 2)
-    return config_error("rtp.port_min/port_max", "need 1024 <= port_min < port_max <= 65535 with an even port and the one above it, got " +
-                        std::to_string(first) + "-" + std::to_string(last));
+    return config_error(
+        "rtp.port_min/port_max",
+        "need 1024 <= port_min < port_max <= 65535 with an even port and the one above it, got " +
+            std::to_string(first) + "-" + std::to_string(last));
   if (c.codecs.empty()) return config_error("rtp.codecs", "at least one of PCMU, PCMA");
   for (const auto& codec : c.codecs)
     if (static_payload_type(codec) < 0)
       return config_error("rtp.codecs", "'" + codec + "' is not supported (PCMU, PCMA)");
   if (c.ptime_ms < 10 || c.ptime_ms > 60 || c.ptime_ms % 10)
-    return config_error("rtp.ptime", "10, 20, 30, 40, 50 or 60 ms, got " + std::to_string(c.ptime_ms));
+    return config_error("rtp.ptime",
+                        "10, 20, 30, 40, 50 or 60 ms, got " + std::to_string(c.ptime_ms));
   if (c.threads < 1 || c.threads > 64) return config_error("rtp.threads", "1 to 64");
   if (c.workers < 1 || c.workers > 64) return config_error("media.workers", "1 to 64");
   if (c.dtmf_duration_ms < 40 || c.dtmf_duration_ms > 8000)
     return config_error("media.dtmf_duration_ms", "40 to 8000");
-  if (c.dtmf_gap_ms < 20 || c.dtmf_gap_ms > 5000) return config_error("media.dtmf_gap_ms", "20 to 5000");
-  if (c.dtmf_volume < 0 || c.dtmf_volume > 63) return config_error("media.dtmf_volume", "0 to 63 (-dBm0)");
+  if (c.dtmf_gap_ms < 20 || c.dtmf_gap_ms > 5000)
+    return config_error("media.dtmf_gap_ms", "20 to 5000");
+  if (c.dtmf_volume < 0 || c.dtmf_volume > 63)
+    return config_error("media.dtmf_volume", "0 to 63 (-dBm0)");
   if (c.max_sound_seconds <= 0 || c.max_sound_seconds > 3600)
     return config_error("media.max_seconds", "above 0 and at most 3600");
   return Ok{};
@@ -94,7 +100,8 @@ Core::Core(MediaConfig c, Fetcher fetcher)
       loader(config, std::move(fetcher)),
       next_session_id(static_cast<std::uint64_t>(
           std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {
-  for (int i = 0; i < config.threads; ++i) threads.push_back(std::make_unique<MediaThread>(i, counters));
+  for (int i = 0; i < config.threads; ++i)
+    threads.push_back(std::make_unique<MediaThread>(i, counters));
 }
 
 Result<std::unique_ptr<Service>> Service::start(MediaConfig config, Fetcher fetcher) {

@@ -1,10 +1,10 @@
 // Session: SDP offer/answer for one leg and the commands to its stream (see session.hpp).
 #include "session.hpp"
 
-#include <algorithm>
-
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
 
 #include "core.hpp"
 #include "stream.hpp"
@@ -23,7 +23,8 @@ Error media_error(std::string message) {
 ip::address bind_address(const std::string& local) {
   boost::system::error_code ec;
   std::string text = local;
-  if (text.size() > 2 && text.front() == '[' && text.back() == ']') text = text.substr(1, text.size() - 2);
+  if (text.size() > 2 && text.front() == '[' && text.back() == ']')
+    text = text.substr(1, text.size() - 2);
   auto a = ip::make_address(text, ec);
   return ec ? ip::address(ip::address_v4::any()) : a;
 }
@@ -33,7 +34,8 @@ ip::address any_of(const ip::address& a) {
 }
 
 // A socket bound to `port`, on `address` or, when that is not a local address, its wildcard.
-Result<ip::udp::socket> bind_udp(boost::asio::io_context& io, const ip::address& address, int port) {
+Result<ip::udp::socket> bind_udp(boost::asio::io_context& io, const ip::address& address,
+                                 int port) {
   ip::udp::socket s(io);
   boost::system::error_code ec;
   s.open(address.is_v6() ? ip::udp::v6() : ip::udp::v4(), ec);
@@ -57,12 +59,13 @@ Session::Session(std::shared_ptr<Core> core, std::optional<SdpOffer> offer,
   local_.version = local_.session_id;
 }
 
-Session::~Session() { close(); }
+Session::~Session() {
+  close();
+}
 
 void Session::attach(std::shared_ptr<call::Events> events) {
   events_ = std::move(events);
-  if (stream_)
-    boost::asio::post(thread_->io(), [s = stream_, e = events_] { s->set_events(e); });
+  if (stream_) boost::asio::post(thread_->io(), [s = stream_, e = events_] { s->set_events(e); });
 }
 
 Status Session::open_stream() {
@@ -82,13 +85,15 @@ Status Session::open_stream() {
       if (r) rtcp.emplace(std::move(*r));
     }
     if (!rtp || (c.rtcp && !rtcp)) {
-      spdlog::warn("media: {}; trying another port", rtp ? "RTCP port " + std::to_string(*port + 1) + " in use"
-                                                        : rtp.error().message);
+      spdlog::warn(
+          "media: {}; trying another port",
+          rtp ? "RTCP port " + std::to_string(*port + 1) + " in use" : rtp.error().message);
       core_->ports.release(*port);
       continue;
     }
-    StreamSetup setup{std::move(*rtp), std::move(rtcp), *port, c.latch, c.idle_silence,
-                      "swmld-" + std::to_string(local_.session_id)};
+    StreamSetup setup{std::move(*rtp), std::move(rtcp),
+                      *port,           c.latch,
+                      c.idle_silence,  "swmld-" + std::to_string(local_.session_id)};
     stream_ = std::make_shared<Stream>(thread, core_->ports, core_->counters, std::move(setup));
     thread_ = &thread;
     local_.port = *port;
@@ -122,7 +127,8 @@ Result<std::string> Session::local_sdp() {
   }
   if (sdp_.empty()) {
     const MediaConfig& c = core_->config;
-    sdp_ = offer_ ? render_answer(*offer_, *choice_, local_) : render_offer(c.codecs, c.ptime_ms, local_);
+    sdp_ = offer_ ? render_answer(*offer_, *choice_, local_)
+                  : render_offer(c.codecs, c.ptime_ms, local_);
     push_params();
   }
   return sdp_;
@@ -150,10 +156,13 @@ Result<std::string> Session::remote_sdp(const call::RemoteSdp& remote) {
   return sdp_;
 }
 
-bool Session::telephone_event() const { return choice_ && choice_->te_payload_type >= 0; }
+bool Session::telephone_event() const {
+  return choice_ && choice_->te_payload_type >= 0;
+}
 
 void Session::play(const call::PlayRequest& request, std::function<void(std::string)> done) {
-  if (closed_ || !stream_) return done(closed_ ? "the call's media is closed" : "media has not started");
+  if (closed_ || !stream_)
+    return done(closed_ ? "the call's media is closed" : "media has not started");
   auto playback = std::make_shared<Playback>();
   playback->gain = gain_factor(std::clamp(request.volume, -40.0, 40.0));
   playback->done = std::move(done);
@@ -178,11 +187,12 @@ void Session::play(const call::PlayRequest& request, std::function<void(std::str
   boost::asio::post(thread->io(), [s = stream_, playback] { s->play(playback); });
   Voice voice{request.say_voice, request.say_language, request.say_gender};
   for (auto& [index, sound] : loads) {
-    core_->loader.load(sound, voice, [s = stream_, thread, playback, i = index](Result<ClipPtr> clip) {
-      boost::asio::post(thread->io(), [s, playback, i, clip = std::move(clip)]() mutable {
-        s->item_loaded(playback, i, std::move(clip));
-      });
-    });
+    core_->loader.load(
+        sound, voice, [s = stream_, thread, playback, i = index](Result<ClipPtr> clip) {
+          boost::asio::post(thread->io(), [s, playback, i, clip = std::move(clip)]() mutable {
+            s->item_loaded(playback, i, std::move(clip));
+          });
+        });
   }
 }
 
@@ -191,7 +201,8 @@ void Session::stop() {
 }
 
 void Session::send_digits(const std::string& digits, std::function<void(std::string)> done) {
-  if (closed_ || !stream_) return done(closed_ ? "the call's media is closed" : "media has not started");
+  if (closed_ || !stream_)
+    return done(closed_ ? "the call's media is closed" : "media has not started");
   const MediaConfig& c = core_->config;
   rtp::DtmfPlan plan;
   plan.duration_ms = c.dtmf_duration_ms;

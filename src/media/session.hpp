@@ -19,8 +19,8 @@ class Stream;
 class Session final : public call::MediaControl {
  public:
   // `offer`/`choice`: the INVITE's offer and what we chose from it; nullopt: a late offer.
-  Session(std::shared_ptr<Core> core, std::optional<SdpOffer> offer, std::optional<MediaChoice> choice,
-          std::string local_address);
+  Session(std::shared_ptr<Core> core, std::optional<SdpOffer> offer,
+          std::optional<MediaChoice> choice, std::string local_address);
   ~Session() override;
 
   void attach(std::shared_ptr<call::Events> events) override;
@@ -40,7 +40,7 @@ class Session final : public call::MediaControl {
   std::optional<SdpOffer> offer_;      // the last offer we answered
   std::optional<MediaChoice> choice_;  // what is negotiated (from an offer, or from an answer)
   LocalMedia local_;
-  std::string sdp_;                    // our last description
+  std::string sdp_;  // our last description
   std::shared_ptr<Stream> stream_;
   class MediaThread* thread_ = nullptr;
   std::shared_ptr<call::Events> events_;

@@ -1,6 +1,7 @@
 // Playable sounds: parsing, the audio cache and the loader (see sounds.hpp).
 #include "sounds.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -11,8 +12,6 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "audio/decode.hpp"
 #include "audio/tones.hpp"
@@ -173,7 +172,9 @@ AudioLoader::AudioLoader(const MediaConfig& config, Fetcher fetcher)
       cache_(config.cache_bytes),
       workers_(std::make_unique<WorkerPool>(config.workers, config.max_jobs, "swmld-audio")) {}
 
-AudioLoader::~AudioLoader() { workers_.reset(); }
+AudioLoader::~AudioLoader() {
+  workers_.reset();
+}
 
 std::uint64_t AudioLoader::failures() const {
   std::lock_guard lock(mu_);
@@ -191,7 +192,8 @@ void AudioLoader::load(const Sound& sound, const Voice& voice, Done done) {
     case Sound::Kind::url: {
       std::string key = "url:" + sound.target;
       if (ClipPtr clip = cache_.get(key)) return done(clip);
-      load_once(key, std::move(done), [this, key, url = sound.target](Done) { load_url(key, url); });
+      load_once(key, std::move(done),
+                [this, key, url = sound.target](Done) { load_url(key, url); });
       return;
     }
     case Sound::Kind::say: {
@@ -238,9 +240,10 @@ void AudioLoader::load_once(const std::string& key, Done done, std::function<voi
 void AudioLoader::finish(const std::string& key, Result<ClipPtr> result, double cache_s,
                          std::int64_t version) {
   if (result && cache_s > 0) {
-    auto expires = cache_s == std::numeric_limits<double>::infinity()
-                       ? Clock::time_point::max()
-                       : Clock::now() + std::chrono::milliseconds(static_cast<long long>(cache_s * 1000));
+    auto expires =
+        cache_s == std::numeric_limits<double>::infinity()
+            ? Clock::time_point::max()
+            : Clock::now() + std::chrono::milliseconds(static_cast<long long>(cache_s * 1000));
     cache_.put(key, *result, expires, version);
   }
   std::vector<Done> waiting;
@@ -256,13 +259,16 @@ void AudioLoader::finish(const std::string& key, Result<ClipPtr> result, double 
 }
 
 void AudioLoader::load_url(const std::string& key, const std::string& url) {
-  if (!fetcher_) return finish(key, load_error("cannot fetch " + mask_credentials(url) + ": no HTTP client"), 0);
+  if (!fetcher_)
+    return finish(key, load_error("cannot fetch " + mask_credentials(url) + ": no HTTP client"), 0);
   fetcher_(url, config_.max_file_bytes, [this, key, url](FetchResult r) {
     // On the HTTP thread: only hand over to a worker.
     std::string shown = mask_credentials(url);
-    if (!r.error.empty()) return finish(key, load_error("cannot fetch " + shown + ": " + r.error), 0);
+    if (!r.error.empty())
+      return finish(key, load_error("cannot fetch " + shown + ": " + r.error), 0);
     if (r.status < 200 || r.status >= 300)
-      return finish(key, load_error("cannot fetch " + shown + ": HTTP " + std::to_string(r.status)), 0);
+      return finish(key, load_error("cannot fetch " + shown + ": HTTP " + std::to_string(r.status)),
+                    0);
     double cache_s = r.max_age_s < 0 ? kDefaultHttpCacheSeconds : r.max_age_s;
     auto body = std::make_shared<std::string>(std::move(r.body));
     bool queued = workers_->post([this, key, shown, body, cache_s] {

@@ -92,7 +92,8 @@ class AudioLoader {
   // Calls `start` unless the same key is being loaded already; either way `done` runs when
   // that load finishes. `start` gets a function that fails the load (a full worker queue).
   void load_once(const std::string& key, Done done, std::function<void(Done)> start);
-  void finish(const std::string& key, Result<ClipPtr> result, double cache_s, std::int64_t version = 0);
+  void finish(const std::string& key, Result<ClipPtr> result, double cache_s,
+              std::int64_t version = 0);
   void load_url(const std::string& key, const std::string& url);
   void load_file(const Sound& sound, Done done);
 

@@ -1,6 +1,7 @@
 // Stream: packet clock, playback, RFC 4733 sending and receiving, latching (see stream.hpp).
 #include "stream.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -9,17 +10,15 @@
 #include <random>
 #include <utility>
 
-#include <spdlog/spdlog.h>
-
 #include "media_thread.hpp"
 #include "port_pool.hpp"
 
 namespace swmld::media {
 namespace {
 
-constexpr std::size_t kMaxPayload = 60 * 8;      // 60 ms of G.711, the largest ptime
+constexpr std::size_t kMaxPayload = 60 * 8;  // 60 ms of G.711, the largest ptime
 constexpr std::size_t kMaxPacket = rtp::kHeaderSize + kMaxPayload;
-constexpr std::size_t kMaxBatch = 4;             // packets sent by one tick (catching up)
+constexpr std::size_t kMaxBatch = 4;  // packets sent by one tick (catching up)
 constexpr auto kRtcpInterval = std::chrono::seconds(5);
 constexpr int kCatchUpSlots = 5;  // further behind than this: skip slots, do not burst them
 
@@ -301,7 +300,8 @@ void Stream::send_rtcp(Clock::time_point now) {
   info.octets = octets_sent_;
   std::array<std::uint8_t, 300> buf;
   std::size_t n = rtp::write_sender_report(info, setup_.cname, buf.data());
-  boost::asio::ip::udp::endpoint to(params_.remote.address(), static_cast<unsigned short>(params_.remote.port() + 1));
+  boost::asio::ip::udp::endpoint to(params_.remote.address(),
+                                    static_cast<unsigned short>(params_.remote.port() + 1));
   boost::system::error_code ec;
   setup_.rtcp->send_to(boost::asio::buffer(buf.data(), n), to, 0, ec);
 }
@@ -309,12 +309,13 @@ void Stream::send_rtcp(Clock::time_point now) {
 // ---- receiving ----------------------------------------------------------------------------
 
 void Stream::receive() {
-  setup_.rtp.async_receive_from(boost::asio::buffer(in_), from_,
-                                [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                                  if (self->closed_) return;
-                                  if (!ec) self->on_packet(n);
-                                  self->receive();
-                                });
+  setup_.rtp.async_receive_from(
+      boost::asio::buffer(in_), from_,
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        if (self->closed_) return;
+        if (!ec) self->on_packet(n);
+        self->receive();
+      });
 }
 
 void Stream::on_packet(std::size_t size) {
@@ -348,10 +349,11 @@ void Stream::on_packet(std::size_t size) {
 void Stream::receive_rtcp() {
   // Reports from the far end are read and dropped (nothing uses them yet): reading keeps the
   // socket's buffer from filling.
-  setup_.rtcp->async_receive_from(boost::asio::buffer(rtcp_in_), rtcp_from_,
-                                  [self = shared_from_this()](boost::system::error_code, std::size_t) {
-                                    if (!self->closed_) self->receive_rtcp();
-                                  });
+  setup_.rtcp->async_receive_from(
+      boost::asio::buffer(rtcp_in_), rtcp_from_,
+      [self = shared_from_this()](boost::system::error_code, std::size_t) {
+        if (!self->closed_) self->receive_rtcp();
+      });
 }
 
 }  // namespace swmld::media

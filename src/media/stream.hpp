@@ -5,6 +5,7 @@
 // posts every command there.
 #pragma once
 
+#include <boost/asio/ip/udp.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -13,8 +14,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/ip/udp.hpp>
 
 #include "audio/clip.hpp"
 #include "audio/g711.hpp"
@@ -34,35 +33,35 @@ struct StreamParams {
   std::uint8_t payload_type = 0;
   int te_payload_type = -1;  // telephone-event, -1: not negotiated
   int ptime_ms = 20;
-  bool send = true;          // our direction allows sending (sendrecv / sendonly)
+  bool send = true;  // our direction allows sending (sendrecv / sendonly)
 };
 
 // Sounds being played, in order. Items are filled in as their audio loads (on the media
 // thread); an item not loaded yet holds playback there, sending nothing.
 struct Playback {
   struct Item {
-    ClipPtr clip;             // null: silence
+    ClipPtr clip;  // null: silence
     // How many samples to play: silence's length, ring:N:cc's (the cadence clip loops to fill
     // them); 0: the clip's own length, known once it loaded.
     std::size_t samples = 0;
     bool ready = false;
-    std::string error;        // set when loading failed: the item is skipped
+    std::string error;  // set when loading failed: the item is skipped
   };
   std::vector<Item> items;
-  double gain = 1.0;          // linear (volume in dB, converted)
+  double gain = 1.0;                      // linear (volume in dB, converted)
   std::function<void(std::string)> done;  // once: "" or the failures, joined
-  std::size_t index = 0;      // item playing
-  std::size_t offset = 0;     // samples of it played
+  std::size_t index = 0;                  // item playing
+  std::size_t offset = 0;                 // samples of it played
   std::vector<std::string> errors;
 };
 
 struct StreamSetup {
   boost::asio::ip::udp::socket rtp;
   std::optional<boost::asio::ip::udp::socket> rtcp;
-  int port = 0;               // the RTP port, back to the pool when the stream closes
+  int port = 0;  // the RTP port, back to the pool when the stream closes
   bool latch = true;
   bool idle_silence = false;
-  std::string cname;          // RTCP CNAME
+  std::string cname;  // RTCP CNAME
 };
 
 class Stream : public std::enable_shared_from_this<Stream> {
@@ -79,7 +78,8 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void update(const StreamParams& params);
   void set_events(std::shared_ptr<call::Events> events) { events_ = std::move(events); }
   void play(std::shared_ptr<Playback> playback);  // replaces what plays (its done: "")
-  void item_loaded(const std::shared_ptr<Playback>& playback, std::size_t index, Result<ClipPtr> clip);
+  void item_loaded(const std::shared_ptr<Playback>& playback, std::size_t index,
+                   Result<ClipPtr> clip);
   void stop();  // ends playback and digits; their done callbacks run
   void send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(std::string)> done);
   void close();  // idempotent: sockets closed, port released, off the tick
@@ -111,7 +111,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // The packet clock.
   std::uint32_t ssrc_;
   std::uint16_t seq_;
-  std::uint32_t timestamp_;      // of the next packet slot
+  std::uint32_t timestamp_;       // of the next packet slot
   Clock::time_point next_due_{};  // when the next packet slot is due (set by the first tick)
   bool marker_ = true;            // the next packet starts a talkspurt
   std::uint32_t packets_sent_ = 0, octets_sent_ = 0;

@@ -7,7 +7,8 @@
 
 namespace swmld::media {
 
-WorkerPool::WorkerPool(int threads, std::size_t max_queue, std::string name) : max_queue_(max_queue) {
+WorkerPool::WorkerPool(int threads, std::size_t max_queue, std::string name)
+    : max_queue_(max_queue) {
   for (int i = 0; i < std::max(1, threads); ++i)
     threads_.emplace_back([this, name, i] {
       name_this_thread(name + "-" + std::to_string(i));

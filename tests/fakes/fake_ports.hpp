@@ -18,8 +18,8 @@ struct Recorder {
 class FakeCall final : public call::CallControl {
  public:
   explicit FakeCall(Recorder& rec) : rec_(rec) {}
-  std::shared_ptr<call::Events> events;  // the engine's sink, set by attach()
-  bool auto_answer = true;               // report Answered at once
+  std::shared_ptr<call::Events> events;                     // the engine's sink, set by attach()
+  bool auto_answer = true;                                  // report Answered at once
   std::function<void(const call::ReferRequest&)> on_refer;  // the far end's REFER behaviour
 
   void attach(std::shared_ptr<call::Events> e) override { events = std::move(e); }
@@ -62,8 +62,9 @@ class FakeMedia final : public call::MediaControl {
   }
   Result<std::string> remote_sdp(const call::RemoteSdp& r) override {
     rec_.actions.push_back(r.kind == call::RemoteSdp::Kind::offer ? "remote offer " + r.sdp
-                                                                   : "remote answer " + r.sdp);
-    if (reoffer_answer.empty()) return make_error(ErrorCode::method_execute_failed, "no common codec");
+                                                                  : "remote answer " + r.sdp);
+    if (reoffer_answer.empty())
+      return make_error(ErrorCode::method_execute_failed, "no common codec");
     return r.kind == call::RemoteSdp::Kind::offer ? reoffer_answer : std::string();
   }
   bool telephone_event() const override { return telephone_event_negotiated; }

@@ -36,12 +36,18 @@ enum class EndCause {
 
 constexpr const char* to_string(EndCause c) {
   switch (c) {
-    case EndCause::remote_hangup: return "hangup";
-    case EndCause::cancel: return "cancel";
-    case EndCause::ack_timeout: return "ack_timeout";
-    case EndCause::local: return "local";
-    case EndCause::shutdown: return "shutdown";
-    case EndCause::failure: return "error";
+    case EndCause::remote_hangup:
+      return "hangup";
+    case EndCause::cancel:
+      return "cancel";
+    case EndCause::ack_timeout:
+      return "ack_timeout";
+    case EndCause::local:
+      return "local";
+    case EndCause::shutdown:
+      return "shutdown";
+    case EndCause::failure:
+      return "error";
   }
   return "?";
 }
@@ -64,12 +70,12 @@ struct RemoteSdp {
 struct ReferResponse {  // the final response to our REFER, after any digest retry
   int code = 0;         // 0: the REFER could not be sent in this dialog
 };
-struct ReferNotify {    // a NOTIFY of the REFER's implicit subscription (may precede the 202)
-  int sipfrag_code = 0;  // status line of the message/sipfrag body; 0 when it had none
+struct ReferNotify {        // a NOTIFY of the REFER's implicit subscription (may precede the 202)
+  int sipfrag_code = 0;     // status line of the message/sipfrag body; 0 when it had none
   bool terminated = false;  // Subscription-State: terminated
 };
-struct Dtmf {           // one key press, reported once (RFC 4733 retransmissions folded)
-  char digit = 0;       // 0-9 * # A-D
+struct Dtmf {      // one key press, reported once (RFC 4733 retransmissions folded)
+  char digit = 0;  // 0-9 * # A-D
   DtmfSource source = DtmfSource::rfc4733;
 };
 
@@ -97,16 +103,16 @@ class CallControl {
   virtual ~CallControl() = default;
   // Where this leg reports. Events raised before attach() are kept and replayed in order.
   virtual void attach(std::shared_ptr<Events> events) = 0;
-  virtual void ring() = 0;                            // 180 Ringing, once, before answer
-  virtual void progress(std::string local_sdp) = 0;   // 183 with SDP (early media), once
-  virtual void answer(std::string local_sdp) = 0;     // 200 OK -> Answered or Ended
+  virtual void ring() = 0;                           // 180 Ringing, once, before answer
+  virtual void progress(std::string local_sdp) = 0;  // 183 with SDP (early media), once
+  virtual void answer(std::string local_sdp) = 0;    // 200 OK -> Answered or Ended
   // Answers the re-INVITE of the last RemoteSdp offer: 200 with `local_sdp`, or 488 when it
   // is empty (the offer was not acceptable; the call stays up).
   virtual void answer_offer(std::string local_sdp) = 0;
   // Final response before answer (code 300..699); after answer it sends BYE instead.
   virtual void reject(int code, int retry_after_s = 0) = 0;
-  virtual void bye() = 0;                             // BYE; before answer: reject(480)
-  virtual void refer(ReferRequest request) = 0;       // -> ReferResponse, ReferNotify...
+  virtual void bye() = 0;                                 // BYE; before answer: reject(480)
+  virtual void refer(ReferRequest request) = 0;           // -> ReferResponse, ReferNotify...
   virtual void send_info_digits(std::string digits) = 0;  // one INFO dtmf-relay per digit
 };
 
@@ -141,7 +147,8 @@ class MediaControl {
   // Stops what plays (its `done` still runs) and any digits being sent.
   virtual void stop() = 0;
   // Sends `digits` as RFC 4733 events (w = 0.5 s pause, W = 1 s). `done` as for play().
-  virtual void send_digits(const std::string& digits, std::function<void(std::string error)> done) = 0;
+  virtual void send_digits(const std::string& digits,
+                           std::function<void(std::string error)> done) = 0;
   // The leg ended: stop sending, release the port. Idempotent.
   virtual void close() = 0;
 };

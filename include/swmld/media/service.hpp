@@ -23,17 +23,17 @@ struct MediaConfig {
   // 1,000: a released port is not reused at once).
   std::pair<int, int> rtp_ports{20000, 23999};
   std::vector<std::string> codecs{"PCMU", "PCMA"};  // preference when an offer allows both
-  int ptime_ms = 20;          // when the offer has no a=ptime (10..60, multiples of 10)
-  int threads = 1;            // media threads, each with its own 20 ms tick
+  int ptime_ms = 20;  // when the offer has no a=ptime (10..60, multiples of 10)
+  int threads = 1;    // media threads, each with its own 20 ms tick
   // Symmetric RTP with latching: once RTP arrives from another address than the SDP named
   // (a caller behind NAT), send there.
   bool latch = true;
-  bool rtcp = false;          // RTCP sender reports every 5 s on port + 1
-  bool idle_silence = false;  // send comfort silence when nothing plays (else nothing)
+  bool rtcp = false;           // RTCP sender reports every 5 s on port + 1
+  bool idle_silence = false;   // send comfort silence when nothing plays (else nothing)
   std::string public_address;  // SDP c=/o= address; empty: the address SIP used for the call
   // Local files: paths under this folder only (symlinks resolved); empty: local files refused.
   std::string media_root;
-  std::size_t cache_bytes = 256u << 20;  // decoded audio kept in memory, least recently used out
+  std::size_t cache_bytes = 256u << 20;    // decoded audio kept in memory, least recently used out
   std::size_t max_file_bytes = 16u << 20;  // an audio file (URL or local) larger is refused
   double max_sound_seconds = 600;          // a decoded sound longer is refused
   int workers = 2;                         // decoding / TTS threads
@@ -60,7 +60,7 @@ struct ServiceStats {
   std::uint64_t ports_free = 0;
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
-  std::uint64_t late_ticks = 0;       // ticks that started more than 5 ms late
+  std::uint64_t late_ticks = 0;  // ticks that started more than 5 ms late
   std::uint64_t cache_bytes = 0;
   std::uint64_t cache_entries = 0;
   std::uint64_t cache_hits = 0;

@@ -2,15 +2,15 @@
 // end (FakeCall, FakeMedia) and reads what the engine asked for (Recorder) and posted.
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
 
 #include "fakes/fake_ports.hpp"
 #include "swmld/engine/executor.hpp"
@@ -63,9 +63,7 @@ struct Harness {
   }
 
   // Runs the io_context until the call ends or `limit` passes.
-  void run_for(std::chrono::milliseconds limit) {
-    io.run_for(limit);
-  }
+  void run_for(std::chrono::milliseconds limit) { io.run_for(limit); }
 
   std::vector<std::string> states() const {
     std::vector<std::string> out;

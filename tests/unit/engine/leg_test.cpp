@@ -1,9 +1,9 @@
 // A call's leg as the interpreter keeps it: SDP offers answered through the media, keys from
 // RFC 4733 and INFO, early media, answer without an RTP port, send_digits by INFO.
-#include "harness.hpp"
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include "harness.hpp"
 
 namespace swmld::engine {
 namespace {
@@ -81,7 +81,8 @@ TEST(Leg, AKeyReportedByBothRfc4733AndInfoCountsOnce) {
   ASSERT_TRUE(h.outcome);
   EXPECT_EQ(h.outcome->vars["prompt_value"], "55");
   EXPECT_EQ(h.rec.actions.back(), "bye");
-  EXPECT_NE(std::find(h.rec.actions.begin(), h.rec.actions.end(), "play say:55"), h.rec.actions.end());
+  EXPECT_NE(std::find(h.rec.actions.begin(), h.rec.actions.end(), "play say:55"),
+            h.rec.actions.end());
 }
 
 TEST(Leg, PlayWithoutAutoAnswerIsEarlyMedia) {

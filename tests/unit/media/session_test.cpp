@@ -2,14 +2,15 @@
 // plays, sends digits or is put on hold, what it reports of digits sent to it, and how it
 // fails (no port, no common codec, a sound that cannot load).
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,8 +20,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "media/rtp/packet.hpp"
 #include "swmld/media/service.hpp"
@@ -62,7 +61,8 @@ class Peer {
     r.data.resize(2048);
     sockaddr_in from{};
     socklen_t len = sizeof from;
-    ssize_t n = ::recvfrom(fd_, r.data.data(), r.data.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    ssize_t n =
+        ::recvfrom(fd_, r.data.data(), r.data.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) return std::nullopt;
     r.data.resize(static_cast<std::size_t>(n));
     r.at = Clock::now();
@@ -89,10 +89,13 @@ class Peer {
   bool bound_ = false;
 };
 
-std::string offer_to(int port, const std::string& formats = "0 8 101", const std::string& dir = "sendrecv") {
+std::string offer_to(int port, const std::string& formats = "0 8 101",
+                     const std::string& dir = "sendrecv") {
   return "v=0\r\no=peer 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-         "m=audio " + std::to_string(port) + " RTP/AVP " + formats +
-         "\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=" + dir + "\r\n";
+         "m=audio " +
+         std::to_string(port) + " RTP/AVP " + formats +
+         "\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=" + dir +
+         "\r\n";
 }
 
 int sdp_port(const std::string& sdp) {
@@ -161,7 +164,8 @@ void write_wav(const std::filesystem::path& path, double seconds) {
   out.write("data", 4);
   u32(n * 2);
   for (std::uint32_t i = 0; i < n; ++i)
-    u16(static_cast<std::uint16_t>(static_cast<std::int16_t>(8000 * std::sin(2 * 3.14159265 * 1000 * i / 8000))));
+    u16(static_cast<std::uint16_t>(
+        static_cast<std::int16_t>(8000 * std::sin(2 * 3.14159265 * 1000 * i / 8000))));
 }
 
 TEST(MediaSession, PlaysSilenceAsPacedPcmuFromTheAnsweredPort) {
@@ -171,7 +175,9 @@ TEST(MediaSession, PlaysSilenceAsPacedPcmuFromTheAnsweredPort) {
   ASSERT_TRUE(session.ok()) << session.error().message;
   auto sdp = (*session)->local_sdp();
   ASSERT_TRUE(sdp.ok());
-  EXPECT_NE(sdp->find("m=audio " + std::to_string(sdp_port(*sdp)) + " RTP/AVP 0 101\r\n"), std::string::npos) << *sdp;
+  EXPECT_NE(sdp->find("m=audio " + std::to_string(sdp_port(*sdp)) + " RTP/AVP 0 101\r\n"),
+            std::string::npos)
+      << *sdp;
   Done done;
   (*session)->play({{"silence:0.2"}, 0, "", "", ""}, done.fn());
   auto got = peer.drain();
@@ -288,7 +294,8 @@ TEST(MediaSession, AnOfferToHoldIsAnsweredRecvonlyAndNothingIsSent) {
   ASSERT_TRUE(session.ok());
   auto first = (*session)->local_sdp();
   ASSERT_TRUE(first.ok());
-  auto held = (*session)->remote_sdp({call::RemoteSdp::Kind::offer, offer_to(peer.port(), "0 101", "sendonly")});
+  auto held = (*session)->remote_sdp(
+      {call::RemoteSdp::Kind::offer, offer_to(peer.port(), "0 101", "sendonly")});
   ASSERT_TRUE(held.ok());
   EXPECT_NE(held->find("a=recvonly"), std::string::npos) << *held;
   EXPECT_EQ(sdp_port(*held), sdp_port(*first));
@@ -310,7 +317,8 @@ TEST(MediaSession, WithoutAFreePortLocalSdpFailsAndAClosedSessionGivesItBack) {
   ASSERT_TRUE((*a)->local_sdp().ok());
   auto refused = (*b)->local_sdp();
   ASSERT_FALSE(refused.ok());
-  EXPECT_NE(refused.error().message.find("no free RTP port"), std::string::npos) << refused.error().message;
+  EXPECT_NE(refused.error().message.find("no free RTP port"), std::string::npos)
+      << refused.error().message;
   (*a)->close();
   Result<std::string> again = refused;
   for (int i = 0; i < 50 && !again.ok(); ++i) {
@@ -340,7 +348,8 @@ TEST(MediaSession, ASoundThatCannotLoadIsSkippedAndReported) {
   ASSERT_TRUE(session.ok());
   ASSERT_TRUE((*session)->local_sdp().ok());
   Done done;
-  (*session)->play({{"http://sounds.test/missing.wav", "tts:nope", "silence:0.1"}, 0, "", "", ""}, done.fn());
+  (*session)->play({{"http://sounds.test/missing.wav", "tts:nope", "silence:0.1"}, 0, "", "", ""},
+                   done.fn());
   auto got = peer.drain();
   auto error = done.wait();
   ASSERT_TRUE(error);
@@ -391,8 +400,8 @@ TEST(MediaSession, RtcpSenderReportsGoToThePortAboveTheRtpPort) {
   EXPECT_EQ(report->from_port, sdp_port(*sdp) + 1);
   const auto& d = report->data;
   ASSERT_GE(d.size(), 28u + 8u);
-  EXPECT_EQ(d[0], 0x80);  // V=2, no padding, RC=0
-  EXPECT_EQ(d[1], 200);   // SR
+  EXPECT_EQ(d[0], 0x80);      // V=2, no padding, RC=0
+  EXPECT_EQ(d[1], 200);       // SR
   EXPECT_EQ(d[28 + 1], 202);  // then SDES
   auto u32 = [&](std::size_t at) {
     return (std::uint32_t{d[at]} << 24) | (std::uint32_t{d[at + 1]} << 16) |
