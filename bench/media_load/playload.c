@@ -8,6 +8,14 @@
  *            counted too.  The player's PID comes from -P.
  *   -m exec  everything after "--" is started as the player (e.g. bare_player);
  *            its PID is the child's; its stderr is appended to the RESULT line.
+ *   -m pid   a player already running (PID from -P) that something else makes
+ *            send to these ports, e.g. swmld with SIPp placing the calls
+ *            (bench/media_load/run).  playload binds, says "ready" on stderr,
+ *            waits up to -w seconds for every stream's first packet, then
+ *            settles and measures as in the other modes.
+ * Progress goes to stderr, one line each: "playload: ready", "playload: started
+ * S/N after X s", "playload: window start", "playload: window end" (a driver
+ * reads them to time its own samples; they are not part of the result).
  * After all streams have started and a settle time, a D-second window is
  * measured: the player's CPU (utime+stime from /proc/PID/stat, per thread name
  * too), this tool's own CPU (getrusage), and per stream, for packets whose
@@ -71,6 +79,7 @@ typedef struct {
 } st_t;
 
 static int N = 100, D = 20;
+static double start_wait = 5; /* s to wait for every stream's first packet */
 static st_t *st;
 static uint8_t *enc; /* reference: prompt encoded to mu-law */
 static int16_t *ref;
@@ -398,8 +407,9 @@ static int cmpd(const void *a, const void *b) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: playload -m ng|exec [-n N] [-d secs] [-f prompt.wav] [-g ngip:port] [-P pid]\n"
+            "usage: playload -m ng|exec|pid [-n N] [-d secs] [-f prompt.wav] [-g ngip:port] [-P pid]\n"
             "                [-b base_port] [-r repeat_times] [-s settle_s] [-t tone_hz] [-l label]\n"
+            "                [-w start_wait_s]\n"
             "                [-- player command (exec mode)]\n");
     exit(2);
 }
@@ -408,7 +418,7 @@ int main(int argc, char **argv) {
     const char *mode = "ng", *ng = "127.0.0.1:12223", *wav = "prompt.wav", *label = "";
     int base = 20000, pid = 0, repeat = 0, opt;
     double settle = 1.0, tone = 440;
-    while ((opt = getopt(argc, argv, "m:n:d:f:g:P:b:r:s:t:l:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:n:d:f:g:P:b:r:s:t:l:w:")) != -1) {
         switch (opt) {
         case 'm': mode = optarg; break;
         case 'n': N = atoi(optarg); break;
@@ -421,12 +431,14 @@ int main(int argc, char **argv) {
         case 's': settle = atof(optarg); break;
         case 't': tone = atof(optarg); break;
         case 'l': label = optarg; break;
+        case 'w': start_wait = atof(optarg); break;
         default: usage();
         }
     }
-    int is_ng = !strcmp(mode, "ng"), is_exec = !strcmp(mode, "exec");
-    if (N < 1 || D < 1 || (!is_ng && !is_exec) || (is_exec && optind >= argc)) usage();
-    if (is_ng && !pid) usage();
+    int is_ng = !strcmp(mode, "ng"), is_exec = !strcmp(mode, "exec"), is_pid = !strcmp(mode, "pid");
+    if (N < 1 || D < 1 || (!is_ng && !is_exec && !is_pid) || (is_exec && optind >= argc)) usage();
+    if ((is_ng || is_pid) && !pid) usage();
+    if (start_wait <= 0) usage();
 
     g711_init();
     size_t ns;
@@ -476,6 +488,7 @@ int main(int argc, char **argv) {
     }
     pthread_t tr;
     pthread_create(&tr, NULL, receiver, &epfd);
+    fprintf(stderr, "playload: ready (%d streams bound from port %d)\n", N, base);
 
     double setup_s = 0, play_s = 0, setup_cpu = -1, play_cpu = -1;
     long dur_ms = -1;
@@ -543,10 +556,12 @@ int main(int argc, char **argv) {
     }
     /* wait for every stream to start, then settle */
     int64_t wt = now_ns(CLOCK_MONOTONIC);
-    while (__atomic_load_n(&started, __ATOMIC_RELAXED) < N && now_ns(CLOCK_MONOTONIC) - wt < 5000000000LL)
+    while (__atomic_load_n(&started, __ATOMIC_RELAXED) < N &&
+           now_ns(CLOCK_MONOTONIC) - wt < (int64_t)(start_wait * 1e9))
         usleep(10000);
     double start_wait_s = (now_ns(CLOCK_MONOTONIC) - wt) / 1e9;
     int nstarted = __atomic_load_n(&started, __ATOMIC_RELAXED);
+    fprintf(stderr, "playload: started %d/%d after %.2f s\n", nstarted, N, start_wait_s);
     usleep((useconds_t)(settle * 1e6));
 
     /* measurement window */
@@ -556,6 +571,7 @@ int main(int argc, char **argv) {
     double u0 = rusage_s();
     int64_t m0 = now_ns(CLOCK_MONOTONIC);
     w0_rt = now_ns(CLOCK_REALTIME);
+    fprintf(stderr, "playload: window start\n");
     int64_t mend = m0 + (int64_t)D * 1000000000LL;
     struct timespec te = {mend / 1000000000LL, mend % 1000000000LL};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &te, NULL) == EINTR) {}
@@ -565,6 +581,8 @@ int main(int argc, char **argv) {
     int64_t m1 = now_ns(CLOCK_MONOTONIC);
     int nth1 = thread_ticks(pid, th1);
     long rss = proc_rss_kb(pid);
+    fprintf(stderr, "playload: window end\n");
+    int alive = r0 >= 0 && r1 >= 0; /* the player's /proc entry was there at both ends */
     usleep(300000);
     recv_stop = 1;
     pthread_join(tr, NULL);
@@ -633,10 +651,10 @@ int main(int argc, char **argv) {
            "recv=%llu nominal=%.0f rate=%.4f expected_seq=%llu lost=%llu loss_pct=%.4f "
            "dup_reord=%llu ts_jumps=%llu ssrc_chg=%llu pt_bad=%llu len_bad=%llu "
            "pay_exact=%llu pay_near=%llu pay_bad=%llu pay_unaligned=%llu rtcp=%llu b_pkts=%llu "
-           "ivl_p50_us=%.0f ivl_p99_us=%.0f ivl_max_us=%.0f s_ivl_p99_med_us=%.0f "
+           "ivl_p1_us=%.0f ivl_p50_us=%.0f ivl_p99_us=%.0f ivl_max_us=%.0f s_ivl_p99_med_us=%.0f "
            "s_ivl_p99_max_us=%.0f dev_pp_med_ms=%.2f dev_pp_max_ms=%.2f "
            "player_cpu_s=%.2f player_us_per_stream_s=%.1f player_pct_core=%.1f player_rss_kb=%ld "
-           "tool_cpu_s=%.2f tool_us_per_stream_s=%.1f held=%s tone=%s threads=%s %s\n",
+           "tool_cpu_s=%.2f tool_us_per_stream_s=%.1f held=%s player_alive=%s tone=%s threads=%s %s\n",
            label, mode, N, D, wall, setup_s, play_s, setup_cpu, play_cpu,
            play_cpu >= 0 ? play_cpu * 1000 / N : -1, dur_ms, nstarted, start_wait_s,
            nomark, nowin, (unsigned long long)recv, nominal, recv / nominal,
@@ -645,10 +663,10 @@ int main(int argc, char **argv) {
            (unsigned long long)ssrcc, (unsigned long long)ptb, (unsigned long long)lenb,
            (unsigned long long)pex, (unsigned long long)pnear, (unsigned long long)pbad,
            (unsigned long long)punal, (unsigned long long)rtcp, (unsigned long long)bpk,
-           hist_pct(h_ivl, HIST_US, 0.5), hist_pct(h_ivl, HIST_US, 0.99), max_ivl / 1000.0,
+           hist_pct(h_ivl, HIST_US, 0.01), hist_pct(h_ivl, HIST_US, 0.5), hist_pct(h_ivl, HIST_US, 0.99), max_ivl / 1000.0,
            nsp ? sp99[nsp / 2] : -1, nsp ? sp99[nsp - 1] : -1, nsp ? spread[nsp / 2] : -1,
            nsp ? spread[nsp - 1] : -1, pcpu, streams_s > 0 ? pcpu * 1e6 / streams_s : -1,
            100.0 * pcpu / wall, rss, tcpu, streams_s > 0 ? tcpu * 1e6 / streams_s : -1,
-           held ? "yes" : "NO", tones, thr[0] ? thr : "-", pinfo);
+           held ? "yes" : "NO", alive ? "yes" : "NO", tones, thr[0] ? thr : "-", pinfo);
     return 0;
 }
