@@ -39,6 +39,18 @@ static void g711_init(void) {
 }
 static uint8_t lin2ulaw(int16_t s) { return lin2ulaw_tab[((int)s + 32768) >> 2]; }
 
+/* The G.711 reference encoder (CCITT/Sun g711.c, spandsp's linear_to_ulaw): bias 0x84,
+ * the quantization bits truncated, not rounded.  A player that encodes this way (swmld,
+ * through spandsp) differs from lin2ulaw in one step on some samples. */
+static uint8_t lin2ulaw_trunc(int16_t s) {
+    int linear = s, mask, seg = 0;
+    if (linear >= 0) { linear = 0x84 + linear; mask = 0xFF; }
+    else { linear = 0x84 - linear; mask = 0x7F; }
+    for (int v = (linear | 0xFF) >> 8; v; v >>= 1) seg++; /* top_bit(linear | 0xFF) - 7 */
+    if (seg >= 8) return (uint8_t)(0x7F ^ mask);
+    return (uint8_t)(((seg << 4) | ((linear >> (seg + 3)) & 0xF)) ^ mask);
+}
+
 /* Reads a PCM WAV (must be 8000 Hz, mono, 16-bit).  Returns samples, sets *n. */
 static int16_t *wav_read(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");

@@ -22,9 +22,13 @@
  * kernel receive time (SO_TIMESTAMPNS) falls in the window: received vs
  * expected (sequence numbers), gaps, duplicates/reordering, timestamp and SSRC
  * continuity, inter-arrival intervals (all streams: 1 us bins; per stream:
- * 100 us bins), deviation from the RTP clock (arrival - ts/8000, max - min),
+ * 100 us bins; streams whose p1 or p99 is outside 20 ms +- 2 ms; intervals
+ * over 30 ms, i.e. a packet held back to the next 20 ms tick, and the streams
+ * that had one), deviation from the RTP clock (arrival - ts/8000, max - min),
  * and the payload: every packet is compared with the prompt at the position
- * its sequence number implies (exact bytes, else within one mu-law step).
+ * its sequence number implies (exact bytes, else within one mu-law step),
+ * encoded the way -E says: "round" (nearest code, as ffmpeg and bare_player)
+ * or "g711" (the G.711 reference encoder, truncating, as spandsp and swmld).
  * Three streams (first, middle, last) are captured and checked for the tone
  * (zero-crossing frequency, Goertzel energy share at -t Hz, level).
  *
@@ -72,6 +76,7 @@ typedef struct {
     uint32_t nrecv, lost_gaps, dup_reord, ts_jumps, ssrc_chg, pt_bad, len_bad;
     uint32_t pay_exact, pay_near, pay_bad, pay_unaligned;
     int64_t last_arr, dev_min, dev_max, ivl_max;
+    uint32_t ivl_long; /* intervals over 1.5 packet times (30 ms): a packet held to the next tick */
     uint16_t *sh;
     uint32_t rtcp, bpk, outside;
     uint8_t *cap;
@@ -166,6 +171,7 @@ static void on_rtp(st_t *s, const uint8_t *p, int len, int64_t arr) {
         if (iv < 0) iv = 0;
         if (iv > max_ivl) max_ivl = iv;
         if (iv > s->ivl_max) s->ivl_max = iv;
+        if (iv > 30000000) s->ivl_long++;
         int64_t us = iv / 1000;
         h_ivl[us >= HIST_US ? HIST_US - 1 : us]++;
         int64_t b = iv / 100000;
@@ -409,16 +415,17 @@ static void usage(void) {
     fprintf(stderr,
             "usage: playload -m ng|exec|pid [-n N] [-d secs] [-f prompt.wav] [-g ngip:port] [-P pid]\n"
             "                [-b base_port] [-r repeat_times] [-s settle_s] [-t tone_hz] [-l label]\n"
-            "                [-w start_wait_s]\n"
+            "                [-w start_wait_s] [-E round|g711 (reference encoder)]\n"
             "                [-- player command (exec mode)]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     const char *mode = "ng", *ng = "127.0.0.1:12223", *wav = "prompt.wav", *label = "";
+    const char *encoder = "round"; /* the reference payload: lin2ulaw (round) or lin2ulaw_trunc (g711) */
     int base = 20000, pid = 0, repeat = 0, opt;
     double settle = 1.0, tone = 440;
-    while ((opt = getopt(argc, argv, "m:n:d:f:g:P:b:r:s:t:l:w:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:n:d:f:g:P:b:r:s:t:l:w:E:")) != -1) {
         switch (opt) {
         case 'm': mode = optarg; break;
         case 'n': N = atoi(optarg); break;
@@ -432,13 +439,14 @@ int main(int argc, char **argv) {
         case 't': tone = atof(optarg); break;
         case 'l': label = optarg; break;
         case 'w': start_wait = atof(optarg); break;
+        case 'E': encoder = optarg; break;
         default: usage();
         }
     }
     int is_ng = !strcmp(mode, "ng"), is_exec = !strcmp(mode, "exec"), is_pid = !strcmp(mode, "pid");
     if (N < 1 || D < 1 || (!is_ng && !is_exec && !is_pid) || (is_exec && optind >= argc)) usage();
     if ((is_ng || is_pid) && !pid) usage();
-    if (start_wait <= 0) usage();
+    if (start_wait <= 0 || (strcmp(encoder, "round") && strcmp(encoder, "g711"))) usage();
 
     g711_init();
     size_t ns;
@@ -446,7 +454,8 @@ int main(int argc, char **argv) {
     if (!ref) return 1;
     plen = ns / PAY * PAY;
     enc = malloc(plen);
-    for (size_t i = 0; i < plen; i++) enc[i] = lin2ulaw(ref[i]);
+    int trunc = !strcmp(encoder, "g711");
+    for (size_t i = 0; i < plen; i++) enc[i] = trunc ? lin2ulaw_trunc(ref[i]) : lin2ulaw(ref[i]);
     char wav_abs[4096];
     if (!realpath(wav, wav_abs)) { perror("realpath"); return 1; }
 
@@ -540,7 +549,7 @@ int main(int argc, char **argv) {
         }
         play_s = (now_ns(CLOCK_MONOTONIC) - t2) / 1e9;
         play_cpu = (proc_ticks(pid) - c_s1) / (double)sysconf(_SC_CLK_TCK);
-    } else {
+    } else if (is_exec) {
         int pfd[2];
         if (pipe(pfd) < 0) { perror("pipe"); return 1; }
         pid = fork();
@@ -603,6 +612,8 @@ int main(int argc, char **argv) {
     int nowin = 0, nomark = 0;
     double *sp99 = calloc(N, sizeof(double)), *spread = calloc(N, sizeof(double));
     int nsp = 0;
+    uint64_t ivl_long = 0;
+    int s_long = 0, s_p99_out = 0;
     for (int i = 0; i < N; i++) {
         st_t *s = &st[i];
         rtcp += s->rtcp;
@@ -615,6 +626,10 @@ int main(int argc, char **argv) {
         ptb += s->pt_bad; lenb += s->len_bad;
         pex += s->pay_exact; pnear += s->pay_near; pbad += s->pay_bad; punal += s->pay_unaligned;
         sp99[nsp] = sh_pct(s->sh, 0.99);
+        /* per stream: interval p1 or p99 outside 20 ms +- 2 ms (100 us bins, bin centres) */
+        if (sp99[nsp] > 22000 || sh_pct(s->sh, 0.01) < 18000) s_p99_out++;
+        ivl_long += s->ivl_long;
+        if (s->ivl_long) s_long++;
         spread[nsp++] = (s->dev_max - s->dev_min) / 1e6;
     }
     qsort(sp99, nsp, sizeof(double), cmpd);
@@ -641,21 +656,21 @@ int main(int argc, char **argv) {
         double sec = (th1[j].t - before) / hz;
         if (sec < 0.005) continue;
         size_t l = strlen(thr);
-        snprintf(thr + l, sizeof thr - l, "%s%s:%.2f", l ? "," : "", th1[j].comm, sec);
+        snprintf(thr + l, sizeof thr - l, "%s%.31s:%.2f", l ? "," : "", th1[j].comm, sec);
     }
     /* kept up: delivered >= 98% of the nominal packet rate (a player that sends in
      * bursts makes the count at the window edges uncertain by one burst) and no loss */
     int held = recv >= 0.98 * nominal && lost == 0 && nowin == 0;
-    printf("RESULT label=%s mode=%s n=%d d=%d wall_s=%.3f setup_s=%.2f play_cmds_s=%.2f "
+    printf("RESULT label=%s mode=%s encoder=%s n=%d d=%d wall_s=%.3f setup_s=%.2f play_cmds_s=%.2f "
            "setup_cpu_s=%.2f play_cpu_s=%.2f play_cpu_ms_per_call=%.2f file_ms=%ld started=%d start_wait_s=%.2f no_marker=%d no_window=%d "
            "recv=%llu nominal=%.0f rate=%.4f expected_seq=%llu lost=%llu loss_pct=%.4f "
            "dup_reord=%llu ts_jumps=%llu ssrc_chg=%llu pt_bad=%llu len_bad=%llu "
            "pay_exact=%llu pay_near=%llu pay_bad=%llu pay_unaligned=%llu rtcp=%llu b_pkts=%llu "
            "ivl_p1_us=%.0f ivl_p50_us=%.0f ivl_p99_us=%.0f ivl_max_us=%.0f s_ivl_p99_med_us=%.0f "
-           "s_ivl_p99_max_us=%.0f dev_pp_med_ms=%.2f dev_pp_max_ms=%.2f "
+           "s_ivl_p99_max_us=%.0f s_ivl_out_20pm2=%d ivl_over30=%llu s_ivl_over30=%d dev_pp_med_ms=%.2f dev_pp_max_ms=%.2f "
            "player_cpu_s=%.2f player_us_per_stream_s=%.1f player_pct_core=%.1f player_rss_kb=%ld "
            "tool_cpu_s=%.2f tool_us_per_stream_s=%.1f held=%s player_alive=%s tone=%s threads=%s %s\n",
-           label, mode, N, D, wall, setup_s, play_s, setup_cpu, play_cpu,
+           label, mode, encoder, N, D, wall, setup_s, play_s, setup_cpu, play_cpu,
            play_cpu >= 0 ? play_cpu * 1000 / N : -1, dur_ms, nstarted, start_wait_s,
            nomark, nowin, (unsigned long long)recv, nominal, recv / nominal,
            (unsigned long long)exp_seq, (unsigned long long)lost,
@@ -664,7 +679,8 @@ int main(int argc, char **argv) {
            (unsigned long long)pex, (unsigned long long)pnear, (unsigned long long)pbad,
            (unsigned long long)punal, (unsigned long long)rtcp, (unsigned long long)bpk,
            hist_pct(h_ivl, HIST_US, 0.01), hist_pct(h_ivl, HIST_US, 0.5), hist_pct(h_ivl, HIST_US, 0.99), max_ivl / 1000.0,
-           nsp ? sp99[nsp / 2] : -1, nsp ? sp99[nsp - 1] : -1, nsp ? spread[nsp / 2] : -1,
+           nsp ? sp99[nsp / 2] : -1, nsp ? sp99[nsp - 1] : -1, s_p99_out, (unsigned long long)ivl_long, s_long,
+           nsp ? spread[nsp / 2] : -1,
            nsp ? spread[nsp - 1] : -1, pcpu, streams_s > 0 ? pcpu * 1e6 / streams_s : -1,
            100.0 * pcpu / wall, rss, tcpu, streams_s > 0 ? tcpu * 1e6 / streams_s : -1,
            held ? "yes" : "NO", alive ? "yes" : "NO", tones, thr[0] ? thr : "-", pinfo);
