@@ -9,10 +9,14 @@
  * when it ends.  Per stream: random SSRC / initial seq / initial timestamp,
  * marker bit on the first packet.  No parsing, no per-stream timers, no RTCP.
  *
+ * -u: the sockets are not connected; each packet goes out with sendto() and
+ * the destination address, as a server that takes the address from the SDP
+ * does (the kernel then looks the route up per packet).
+ *
  * Runs until SIGTERM/SIGINT, then prints tick statistics to stderr.
  *
  * Build: gcc -O2 -Wall -o bare_player bare_player.c
- * Usage: bare_player -n N -b base_port -f prompt.wav
+ * Usage: bare_player -n N -b base_port -f prompt.wav [-u]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -68,15 +72,16 @@ static long hpct(const uint32_t *h, double p) {
 }
 
 int main(int argc, char **argv) {
-    int N = 100, base = 20000, opt;
+    int N = 100, base = 20000, opt, unconnected = 0;
     const char *wav = "prompt.wav";
-    while ((opt = getopt(argc, argv, "n:b:f:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:b:f:u")) != -1) {
         switch (opt) {
         case 'n': N = atoi(optarg); break;
         case 'b': base = atoi(optarg); break;
         case 'f': wav = optarg; break;
+        case 'u': unconnected = 1; break;
         default:
-            fprintf(stderr, "usage: bare_player -n N -b base_port -f prompt.wav\n");
+            fprintf(stderr, "usage: bare_player -n N -b base_port -f prompt.wav [-u]\n");
             return 2;
         }
     }
@@ -97,12 +102,18 @@ int main(int argc, char **argv) {
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     st_t *st = calloc(N, sizeof *st);
+    struct sockaddr_in *dst = calloc(N, sizeof *dst);
     srand((unsigned)now_ns() ^ (unsigned)getpid());
     for (int i = 0; i < N; i++) {
         st[i].fd = socket(AF_INET, SOCK_DGRAM, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(base + 4 * i)};
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (st[i].fd < 0 || connect(st[i].fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        dst[i] = a;
+        struct sockaddr_in local = {.sin_family = AF_INET};
+        local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (st[i].fd < 0 ||
+            (unconnected ? bind(st[i].fd, (struct sockaddr *)&local, sizeof local)
+                         : connect(st[i].fd, (struct sockaddr *)&a, sizeof a)) < 0) {
             perror("socket/connect");
             return 1;
         }
@@ -130,7 +141,9 @@ int main(int argc, char **argv) {
             pkt[4] = s->ts >> 24; pkt[5] = s->ts >> 16; pkt[6] = s->ts >> 8; pkt[7] = (uint8_t)s->ts;
             pkt[8] = s->ssrc >> 24; pkt[9] = s->ssrc >> 16; pkt[10] = s->ssrc >> 8; pkt[11] = (uint8_t)s->ssrc;
             memcpy(pkt + 12, enc + s->pos, PAY);
-            if (send(s->fd, pkt, sizeof pkt, 0) == (ssize_t)sizeof pkt) sent++;
+            ssize_t r = unconnected ? sendto(s->fd, pkt, sizeof pkt, MSG_DONTWAIT, (struct sockaddr *)&dst[i], sizeof dst[i])
+                                    : send(s->fd, pkt, sizeof pkt, 0);
+            if (r == (ssize_t)sizeof pkt) sent++;
             else errs++;
             s->first = 0;
             s->seq++;
@@ -144,10 +157,10 @@ int main(int argc, char **argv) {
         if (now_ns() > next) behind++; /* the next deadline has already passed */
     }
     fprintf(stderr,
-            "bare_player n=%d ticks=%llu sent=%llu send_errs=%llu ticks_overrun=%llu "
+            "bare_player n=%d unconnected=%d ticks=%llu sent=%llu send_errs=%llu ticks_overrun=%llu "
             "wake_late_p50_us=%ld wake_late_p99_us=%ld wake_late_max_us=%ld "
             "tick_work_p50_us=%ld tick_work_p99_us=%ld tick_work_max_us=%ld\n",
-            N, (unsigned long long)ticks, (unsigned long long)sent, (unsigned long long)errs,
+            N, unconnected, (unsigned long long)ticks, (unsigned long long)sent, (unsigned long long)errs,
             (unsigned long long)behind, hpct(h_late, 0.5), hpct(h_late, 0.99), hpct(h_late, 1.0),
             hpct(h_work, 0.5), hpct(h_work, 0.99), hpct(h_work, 1.0));
     return 0;

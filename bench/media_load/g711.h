@@ -42,7 +42,7 @@ static uint8_t lin2ulaw(int16_t s) { return lin2ulaw_tab[((int)s + 32768) >> 2];
 /* The G.711 reference encoder (CCITT/Sun g711.c, spandsp's linear_to_ulaw): bias 0x84,
  * the quantization bits truncated, not rounded.  A player that encodes this way (swmld,
  * through spandsp) differs from lin2ulaw in one step on some samples. */
-static uint8_t lin2ulaw_trunc(int16_t s) {
+static inline uint8_t lin2ulaw_trunc(int16_t s) {
     int linear = s, mask, seg = 0;
     if (linear >= 0) { linear = 0x84 + linear; mask = 0xFF; }
     else { linear = 0x84 - linear; mask = 0x7F; }
