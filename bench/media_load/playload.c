@@ -16,6 +16,8 @@
  * Progress goes to stderr, one line each: "playload: ready", "playload: started
  * S/N after X s", "playload: window start", "playload: window end" (a driver
  * reads them to time its own samples; they are not part of the result).
+ * -k S (not in exec mode): after printing the result, keep the ports open for S
+ * seconds (packets read and dropped), e.g. while a profiler watches the player.
  * After all streams have started and a settle time, a D-second window is
  * measured: the player's CPU (utime+stime from /proc/PID/stat, per thread name
  * too), this tool's own CPU (getrusage), and per stream, for packets whose
@@ -85,6 +87,7 @@ typedef struct {
 
 static int N = 100, D = 20;
 static double start_wait = 5; /* s to wait for every stream's first packet */
+static double linger = 0;     /* s to keep the ports open after the result (-m ng, pid) */
 static st_t *st;
 static uint8_t *enc; /* reference: prompt encoded to mu-law */
 static int16_t *ref;
@@ -415,7 +418,7 @@ static void usage(void) {
     fprintf(stderr,
             "usage: playload -m ng|exec|pid [-n N] [-d secs] [-f prompt.wav] [-g ngip:port] [-P pid]\n"
             "                [-b base_port] [-r repeat_times] [-s settle_s] [-t tone_hz] [-l label]\n"
-            "                [-w start_wait_s] [-E round|g711 (reference encoder)]\n"
+            "                [-w start_wait_s] [-E round|g711 (reference encoder)] [-k linger_s]\n"
             "                [-- player command (exec mode)]\n");
     exit(2);
 }
@@ -425,7 +428,7 @@ int main(int argc, char **argv) {
     const char *encoder = "round"; /* the reference payload: lin2ulaw (round) or lin2ulaw_trunc (g711) */
     int base = 20000, pid = 0, repeat = 0, opt;
     double settle = 1.0, tone = 440;
-    while ((opt = getopt(argc, argv, "m:n:d:f:g:P:b:r:s:t:l:w:E:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:n:d:f:g:P:b:r:s:t:l:w:E:k:")) != -1) {
         switch (opt) {
         case 'm': mode = optarg; break;
         case 'n': N = atoi(optarg); break;
@@ -440,6 +443,7 @@ int main(int argc, char **argv) {
         case 'l': label = optarg; break;
         case 'w': start_wait = atof(optarg); break;
         case 'E': encoder = optarg; break;
+        case 'k': linger = atof(optarg); break;
         default: usage();
         }
     }
@@ -684,5 +688,15 @@ int main(int argc, char **argv) {
            nsp ? spread[nsp - 1] : -1, pcpu, streams_s > 0 ? pcpu * 1e6 / streams_s : -1,
            100.0 * pcpu / wall, rss, tcpu, streams_s > 0 ? tcpu * 1e6 / streams_s : -1,
            held ? "yes" : "NO", alive ? "yes" : "NO", tones, thr[0] ? thr : "-", pinfo);
+    if (linger > 0 && !is_exec) {
+        /* The ports stay open (packets read and dropped, outside the window) so that a
+         * profiler attached to the player now sees it send, not answer ICMP errors. */
+        fflush(stdout);
+        recv_stop = 0;
+        pthread_create(&tr, NULL, receiver, &epfd);
+        usleep((useconds_t)(linger * 1e6));
+        recv_stop = 1;
+        pthread_join(tr, NULL);
+    }
     return 0;
 }
