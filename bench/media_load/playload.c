@@ -86,6 +86,7 @@ typedef struct {
 } st_t;
 
 static int N = 100, D = 20;
+static int reply_first = 0; /* -a: answer each stream's first packet with one of ours */
 static double start_wait = 5; /* s to wait for every stream's first packet */
 static double linger = 0;     /* s to keep the ports open after the result (-m ng, pid) */
 static st_t *st;
@@ -212,6 +213,7 @@ static void *receiver(void *arg) {
     struct iovec iov[VLEN];
     static uint8_t bufs[VLEN][2048];
     static char ctl[VLEN][64];
+    struct sockaddr_in from[VLEN];
     while (!recv_stop) {
         int n = epoll_wait(epfd, evs, 256, 50);
         for (int i = 0; i < n; i++) {
@@ -227,6 +229,8 @@ static void *receiver(void *arg) {
                 msgs[k].msg_hdr.msg_iovlen = 1;
                 msgs[k].msg_hdr.msg_control = ctl[k];
                 msgs[k].msg_hdr.msg_controllen = sizeof ctl[k];
+                msgs[k].msg_hdr.msg_name = &from[k];
+                msgs[k].msg_hdr.msg_namelen = sizeof from[k];
             }
             int m = recvmmsg(fd, msgs, VLEN, MSG_DONTWAIT, NULL);
             if (m <= 0) continue;
@@ -242,7 +246,18 @@ static void *receiver(void *arg) {
                         memcpy(&t, CMSG_DATA(c), sizeof t);
                         arr = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
                     }
+                int first = !s->have_first;
                 on_rtp(s, bufs[k], (int)msgs[k].msg_len, arr);
+                if (first && reply_first) {
+                    /* A phone sends RTP too: one packet back to where the stream comes from
+                       (PCMU silence), which is what lets a latching player lock on. */
+                    uint8_t hello[PKT_LEN];
+                    memset(hello, 0xFF, sizeof hello);
+                    hello[0] = 0x80, hello[1] = 0x80;
+                    memset(hello + 2, 0, 10);
+                    hello[11] = (uint8_t)(tag >> 2);
+                    sendto(fd, hello, sizeof hello, 0, (struct sockaddr *)&from[k], sizeof from[k]);
+                }
             }
         }
     }
@@ -419,6 +434,7 @@ static void usage(void) {
             "usage: playload -m ng|exec|pid [-n N] [-d secs] [-f prompt.wav] [-g ngip:port] [-P pid]\n"
             "                [-b base_port] [-r repeat_times] [-s settle_s] [-t tone_hz] [-l label]\n"
             "                [-w start_wait_s] [-E round|g711 (reference encoder)] [-k linger_s]\n"
+            "                [-a (answer each stream's first packet with one RTP packet)]\n"
             "                [-- player command (exec mode)]\n");
     exit(2);
 }
@@ -428,7 +444,7 @@ int main(int argc, char **argv) {
     const char *encoder = "round"; /* the reference payload: lin2ulaw (round) or lin2ulaw_trunc (g711) */
     int base = 20000, pid = 0, repeat = 0, opt;
     double settle = 1.0, tone = 440;
-    while ((opt = getopt(argc, argv, "m:n:d:f:g:P:b:r:s:t:l:w:E:k:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:n:d:f:g:P:b:r:s:t:l:w:E:k:a")) != -1) {
         switch (opt) {
         case 'm': mode = optarg; break;
         case 'n': N = atoi(optarg); break;
@@ -444,6 +460,7 @@ int main(int argc, char **argv) {
         case 'w': start_wait = atof(optarg); break;
         case 'E': encoder = optarg; break;
         case 'k': linger = atof(optarg); break;
+        case 'a': reply_first = 1; break;
         default: usage();
         }
     }

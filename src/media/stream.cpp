@@ -80,10 +80,29 @@ void Stream::start() {
 }
 
 void Stream::update(const StreamParams& params) {
-  if (params.remote != params_.remote) latched_ssrc_.reset();
+  if (params.remote != params_.remote) {
+    latched_ssrc_.reset();  // a new address (re-INVITE): latch anew
+    disconnect();
+  }
   params_ = params;
   have_params_ = true;
   marker_ = true;
+  // Without latching nothing but the SDP's address counts: connect at once.
+  if (!setup_.latch && sendable(params_.remote)) connect_to(params_.remote);
+}
+
+void Stream::connect_to(const boost::asio::ip::udp::endpoint& peer) {
+  if (connected_ || closed_) return;
+  if (::connect(setup_.rtp.native_handle(), peer.data(), static_cast<socklen_t>(peer.size())) == 0)
+    connected_ = true;
+}
+
+void Stream::disconnect() {
+  if (!connected_) return;
+  sockaddr unspec{};
+  unspec.sa_family = AF_UNSPEC;
+  ::connect(setup_.rtp.native_handle(), &unspec, sizeof unspec);
+  connected_ = false;
 }
 
 void Stream::play(std::shared_ptr<Playback> playback) {
@@ -260,9 +279,11 @@ void Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
   }
   if (count > 0 && params_.send && sendable(params_.remote)) {
     const int fd = setup_.rtp.native_handle();
+    // Connected: no address per packet (the kernel keeps the route).
+    const sockaddr* to = connected_ ? nullptr : params_.remote.data();
+    const auto to_size = connected_ ? 0 : static_cast<socklen_t>(params_.remote.size());
     if (count == 1) {
-      if (::sendto(fd, packets[0].data(), sizes[0], MSG_DONTWAIT, params_.remote.data(),
-                   static_cast<socklen_t>(params_.remote.size())) < 0)
+      if (::sendto(fd, packets[0].data(), sizes[0], MSG_DONTWAIT, to, to_size) < 0)
         ++counters_.send_errors;
       else
         ++counters_.packets_sent;
@@ -272,8 +293,8 @@ void Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
       std::array<mmsghdr, kMaxBatch> msgs{};
       for (std::size_t i = 0; i < count; ++i) {
         iov[i] = {packets[i].data(), sizes[i]};
-        msgs[i].msg_hdr.msg_name = params_.remote.data();
-        msgs[i].msg_hdr.msg_namelen = static_cast<socklen_t>(params_.remote.size());
+        msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(to);
+        msgs[i].msg_hdr.msg_namelen = to_size;
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
@@ -326,18 +347,17 @@ void Stream::on_packet(std::size_t size) {
   const bool ours = pt == params_.payload_type || static_cast<int>(pt) == params_.te_payload_type ||
                     pt == 13;  // comfort noise (RFC 3389)
   if (!ours) return;
-  // Latching: send where the far end's RTP really comes from (NAT), but only to the source
-  // whose SSRC we locked on first, so a stray packet cannot steal the stream.
-  if (from_ != params_.remote) {
-    if (setup_.latch && (!latched_ssrc_ || *latched_ssrc_ == packet->header.ssrc)) {
+  // Latching: send where the far end's RTP really comes from (NAT), locked to the first
+  // source's SSRC, so a stray packet cannot steal the stream. Once locked, the socket is
+  // connected to that source (cheaper sends; a NAT rebinding mid-call is then not followed).
+  if (!latched_ssrc_ && setup_.latch) {
+    if (from_ != params_.remote)
       spdlog::debug("media: port {}: RTP from {}:{}, latching (SDP said {}:{})", setup_.port,
                     from_.address().to_string(), from_.port(), params_.remote.address().to_string(),
                     params_.remote.port());
-      params_.remote = from_;
-      latched_ssrc_ = packet->header.ssrc;
-    }
-  } else if (!latched_ssrc_) {
+    params_.remote = from_;
     latched_ssrc_ = packet->header.ssrc;
+    connect_to(from_);
   }
   if (static_cast<int>(pt) != params_.te_payload_type) return;
   auto event = rtp::parse_event(packet->payload);

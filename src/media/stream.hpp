@@ -97,6 +97,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void on_packet(std::size_t size);
   void receive_rtcp();
   void send_rtcp(Clock::time_point now);
+  // Sends to one peer from now on: a connected socket skips the route lookup of every
+  // sendto() (bench/media_load: 14 % of a bare sender's CPU) and the kernel drops datagrams
+  // from anyone else. disconnect() opens the socket to every source again.
+  void connect_to(const boost::asio::ip::udp::endpoint& peer);
+  void disconnect();
 
   MediaThread& thread_;
   PortPool& ports_;
@@ -130,6 +135,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   boost::asio::ip::udp::endpoint rtcp_from_;
   rtp::DtmfReceiver dtmf_;
   std::optional<std::uint32_t> latched_ssrc_;  // the far end's SSRC once latched
+  bool connected_ = false;                      // the RTP socket is connected to params_.remote
 };
 
 }  // namespace swmld::media
