@@ -1,6 +1,8 @@
 // MediaThread: the io_context thread and its paced tick.
 #include "media_thread.hpp"
 
+#include <algorithm>
+
 #include "stream.hpp"
 #include "swmld/core/thread_name.hpp"
 
@@ -31,24 +33,28 @@ void MediaThread::stop() {
 }
 
 void MediaThread::add(std::shared_ptr<Stream> stream) {
-  stream->slot = streams_.size();
-  streams_.push_back(std::move(stream));
-  if (!ticking_) {
+  auto least = std::min_element(phases_.begin(), phases_.end(),
+                                [](const auto& a, const auto& b) { return a.size() < b.size(); });
+  stream->phase = static_cast<std::size_t>(least - phases_.begin());
+  stream->slot = least->size();
+  least->push_back(std::move(stream));
+  if (++streams_ == 1 && !ticking_) {
     ticking_ = true;
-    next_ = Clock::now() + kTick;
+    next_ = Clock::now() + kTick / kPhases;
     arm();
   }
 }
 
 void MediaThread::remove(Stream* stream) {
+  auto& list = phases_[stream->phase];
   std::size_t i = stream->slot;
-  if (i >= streams_.size() || streams_[i].get() != stream) return;
-  if (i + 1 != streams_.size()) {
-    streams_[i] = std::move(streams_.back());
-    streams_[i]->slot = i;
+  if (i >= list.size() || list[i].get() != stream) return;
+  if (i + 1 != list.size()) {
+    list[i] = std::move(list.back());
+    list[i]->slot = i;
   }
-  streams_.pop_back();  // may destroy `stream`
-  if (streams_.empty() && ticking_) {
+  list.pop_back();  // may destroy `stream`
+  if (--streams_ == 0 && ticking_) {
     ticking_ = false;
     timer_.cancel();
   }
@@ -65,11 +71,12 @@ void MediaThread::on_tick() {
   const auto now = Clock::now();
   if (now - next_ > kLate) ++counters_.late_ticks;
   // Streams never leave the list from inside on_tick (they close on commands only). They
-  // count their slots on the tick's own deadline, not on when it woke: their packet clocks
-  // stay in phase with the grid however late a single wake-up is.
-  for (const auto& stream : streams_) stream->on_tick(next_, now);
-  next_ += kTick;
-  if (now - next_ > kResync) next_ = now + kTick;  // stalled far behind: a new grid
+  // count their slots on the wake-up's own deadline, not on when it woke: their packet
+  // clocks stay in phase with the grid however late a single wake-up is.
+  for (const auto& stream : phases_[phase_]) stream->on_tick(next_, now);
+  phase_ = (phase_ + 1) % kPhases;
+  next_ += kTick / kPhases;
+  if (now - next_ > kResync) next_ = now + kTick / kPhases;  // stalled far behind: a new grid
   arm();
 }
 

@@ -1,12 +1,15 @@
 // One media thread: an io_context run by one thread, the RTP streams that live on it, and
-// the paced tick that sends their packets. The tick runs every 20 ms on absolute deadlines
-// (no drift: a late tick does not move the next one), only while the thread has streams.
-// Each stream sends what its own packet clock (ptime) has made due: one packet per tick at
-// 20 ms, two (in one sendmmsg) at 10 ms; 30/40/50/60 ms streams send on the first tick at or
-// after each packet's time (up to 10 ms late, timestamps exact). Everything here but stop()
-// and io() runs on the thread.
+// the paced tick that sends their packets. Each stream is visited every 20 ms on absolute
+// deadlines (no drift: a late wake-up does not move the grid), only while the thread has
+// streams. The streams are spread over four phases 5 ms apart, so a wake-up sends a quarter
+// of the packets: at 1,000 streams one burst of sends takes a quarter of the time, and a
+// stream's packet leaves closer to its time. Each stream sends what its own packet clock
+// (ptime) has made due at its visits: one packet at 20 ms, two (one sendmmsg) at 10 ms;
+// 30/40/50/60 ms streams on the first visit at or after each packet's time (up to 10 ms
+// late, timestamps exact). Everything here but stop() and io() runs on the thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -34,7 +37,8 @@ struct MediaCounters {
 class MediaThread {
  public:
   using Clock = std::chrono::steady_clock;
-  static constexpr std::chrono::milliseconds kTick{20};
+  static constexpr std::chrono::milliseconds kTick{20};  // a stream's visits
+  static constexpr std::size_t kPhases = 4;               // wake-ups per kTick
 
   MediaThread(int index, MediaCounters& counters);
   ~MediaThread();  // stop()
@@ -57,9 +61,11 @@ class MediaThread {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
   boost::asio::steady_timer timer_{io_};
-  Clock::time_point next_{};  // the deadline of the next tick
+  Clock::time_point next_{};  // the deadline of the next wake-up
+  std::size_t phase_ = 0;     // whose streams it visits
   bool ticking_ = false;
-  std::vector<std::shared_ptr<Stream>> streams_;
+  std::array<std::vector<std::shared_ptr<Stream>>, kPhases> phases_;
+  std::size_t streams_ = 0;
   std::thread thread_;
 };
 

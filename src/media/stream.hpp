@@ -86,7 +86,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
 
   // The tick due at `tick` (woken at `now`): sends every packet due by `tick`.
   void on_tick(Clock::time_point tick, Clock::time_point now);
-  std::size_t slot = 0;  // index in the thread's stream list (MediaThread's bookkeeping)
+  // MediaThread's bookkeeping: which of its phases visits this stream, and where in its list.
+  std::size_t phase = 0;
+  std::size_t slot = 0;
 
  private:
   enum class Fill { nothing, audio };
