@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <boost/asio/post.hpp>
+
 #include "stream.hpp"
 #include "swmld/core/thread_name.hpp"
 
@@ -32,6 +34,26 @@ void MediaThread::stop() {
   thread_.join();
 }
 
+void MediaThread::run(Task command) {
+  bool post = false;
+  {
+    std::lock_guard lock(commands_mu_);
+    commands_.push_back(std::move(command));
+    if (!ticking_shared_ && !wake_posted_) post = wake_posted_ = true;
+  }
+  if (post) boost::asio::post(io_, [this] { drain(); });
+}
+
+void MediaThread::drain() {
+  std::vector<Task> batch;
+  {
+    std::lock_guard lock(commands_mu_);
+    batch.swap(commands_);
+    wake_posted_ = false;
+  }
+  for (auto& command : batch) command();
+}
+
 void MediaThread::add(std::shared_ptr<Stream> stream) {
   auto least = std::min_element(phases_.begin(), phases_.end(),
                                 [](const auto& a, const auto& b) { return a.size() < b.size(); });
@@ -40,6 +62,10 @@ void MediaThread::add(std::shared_ptr<Stream> stream) {
   least->push_back(std::move(stream));
   if (++streams_ == 1 && !ticking_) {
     ticking_ = true;
+    {
+      std::lock_guard lock(commands_mu_);
+      ticking_shared_ = true;
+    }
     next_ = Clock::now() + kTick / kPhases;
     arm();
   }
@@ -57,6 +83,13 @@ void MediaThread::remove(Stream* stream) {
   if (--streams_ == 0 && ticking_) {
     ticking_ = false;
     timer_.cancel();
+    // No tick will drain commands queued meanwhile: post a drain for them.
+    std::lock_guard lock(commands_mu_);
+    ticking_shared_ = false;
+    if (!commands_.empty() && !wake_posted_) {
+      wake_posted_ = true;
+      boost::asio::post(io_, [this] { drain(); });
+    }
   }
 }
 
@@ -70,6 +103,8 @@ void MediaThread::arm() {
 void MediaThread::on_tick() {
   const auto now = Clock::now();
   if (now - next_ > kLate) ++counters_.late_ticks;
+  drain();  // commands first: a play asked for since the last wake-up starts now
+  if (!ticking_) return;  // the commands closed the last stream
   // Streams never leave the list from inside on_tick (they close on commands only). They
   // count their slots on the wake-up's own deadline, not on when it woke: their packet
   // clocks stay in phase with the grid however late a single wake-up is.

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 
 #include "core.hpp"
 #include "stream.hpp"
@@ -65,7 +64,7 @@ Session::~Session() {
 
 void Session::attach(std::shared_ptr<call::Events> events) {
   events_ = std::move(events);
-  if (stream_) boost::asio::post(thread_->io(), [s = stream_, e = events_] { s->set_events(e); });
+  if (stream_) thread_->run([s = stream_, e = events_] { s->set_events(e); });
 }
 
 Status Session::open_stream() {
@@ -97,7 +96,7 @@ Status Session::open_stream() {
     stream_ = std::make_shared<Stream>(thread, core_->ports, core_->counters, std::move(setup));
     thread_ = &thread;
     local_.port = *port;
-    boost::asio::post(thread.io(), [s = stream_, e = events_] {
+    thread.run([s = stream_, e = events_] {
       s->set_events(e);
       s->start();
     });
@@ -117,7 +116,7 @@ void Session::push_params() {
   p.te_payload_type = choice_->te_payload_type;
   p.ptime_ms = choice_->ptime;
   p.send = choice_->direction == Direction::sendrecv || choice_->direction == Direction::sendonly;
-  boost::asio::post(thread_->io(), [s = stream_, p] { s->update(p); });
+  thread_->run([s = stream_, p] { s->update(p); });
 }
 
 Result<std::string> Session::local_sdp() {
@@ -184,12 +183,12 @@ void Session::play(const call::PlayRequest& request, std::function<void(std::str
     playback->items.push_back(std::move(item));
   }
   MediaThread* thread = thread_;
-  boost::asio::post(thread->io(), [s = stream_, playback] { s->play(playback); });
+  thread->run([s = stream_, playback] { s->play(playback); });
   Voice voice{request.say_voice, request.say_language, request.say_gender};
   for (auto& [index, sound] : loads) {
     core_->loader.load(
         sound, voice, [s = stream_, thread, playback, i = index](Result<ClipPtr> clip) {
-          boost::asio::post(thread->io(), [s, playback, i, clip = std::move(clip)]() mutable {
+          thread->run([s, playback, i, clip = std::move(clip)]() mutable {
             s->item_loaded(playback, i, std::move(clip));
           });
         });
@@ -197,7 +196,7 @@ void Session::play(const call::PlayRequest& request, std::function<void(std::str
 }
 
 void Session::stop() {
-  if (stream_) boost::asio::post(thread_->io(), [s = stream_] { s->stop(); });
+  if (stream_) thread_->run([s = stream_] { s->stop(); });
 }
 
 void Session::send_digits(const std::string& digits, std::function<void(std::string)> done) {
@@ -209,7 +208,7 @@ void Session::send_digits(const std::string& digits, std::function<void(std::str
   plan.gap_ms = c.dtmf_gap_ms;
   plan.ptime_ms = choice_ ? choice_->ptime : c.ptime_ms;
   plan.volume = static_cast<std::uint8_t>(c.dtmf_volume);
-  boost::asio::post(thread_->io(), [s = stream_, steps = rtp::plan_digits(digits, plan),
+  thread_->run([s = stream_, steps = rtp::plan_digits(digits, plan),
                                     done = std::move(done)]() mutable {
     s->send_digits(std::move(steps), std::move(done));
   });
@@ -218,7 +217,7 @@ void Session::send_digits(const std::string& digits, std::function<void(std::str
 void Session::close() {
   if (closed_) return;
   closed_ = true;
-  if (stream_) boost::asio::post(thread_->io(), [s = std::move(stream_)] { s->close(); });
+  if (stream_) thread_->run([s = std::move(stream_)] { s->close(); });
   stream_.reset();
 }
 

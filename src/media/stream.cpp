@@ -1,8 +1,11 @@
 // Stream: packet clock, playback, RFC 4733 sending and receiving, latching (see stream.hpp).
 #include "stream.hpp"
 
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <array>
@@ -62,7 +65,6 @@ Stream::Stream(MediaThread& thread, PortPool& ports, MediaCounters& counters, St
       ssrc_(random32()),
       seq_(static_cast<std::uint16_t>(random32())),
       timestamp_(random32()),
-      in_(1500),
       rtcp_in_(setup_.rtcp ? 1500 : 0) {}
 
 Stream::~Stream() {
@@ -330,18 +332,40 @@ void Stream::send_rtcp(Clock::time_point now) {
 // ---- receiving ----------------------------------------------------------------------------
 
 void Stream::receive() {
-  setup_.rtp.async_receive_from(
-      boost::asio::buffer(in_), from_,
-      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-        if (self->closed_) return;
-        if (!ec) self->on_packet(n);
-        self->receive();
-      });
+  setup_.rtp.async_wait(boost::asio::ip::udp::socket::wait_read,
+                        [self = shared_from_this()](boost::system::error_code ec) {
+                          if (self->closed_ || ec == boost::asio::error::operation_aborted) return;
+                          self->read_ready();
+                        });
 }
 
-void Stream::on_packet(std::size_t size) {
+void Stream::read_ready() {
+  // One buffer per media thread: a stream reads only on its thread, and only here.
+  thread_local std::array<std::uint8_t, 2048> buffer;
+  constexpr int kBatch = 64;  // per turn: a flooding peer cannot hold the thread
+  const int fd = setup_.rtp.native_handle();
+  for (int i = 0; i < kBatch && !closed_; ++i) {
+    boost::asio::ip::udp::endpoint sender;
+    auto len = static_cast<socklen_t>(sender.capacity());
+    ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT, sender.data(), &len);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return receive();  // drained
+      continue;  // an ICMP error queued on the socket, say: the next one
+    }
+    sender.resize(len);
+    on_packet({buffer.data(), static_cast<std::size_t>(n)}, sender);
+  }
+  if (closed_) return;
+  // More may wait: go on after what else the thread has to do (the socket is edge-triggered,
+  // so waiting for readiness now could wait for the next packet).
+  boost::asio::post(thread_.io(), [self = shared_from_this()] {
+    if (!self->closed_) self->read_ready();
+  });
+}
+
+void Stream::on_packet(std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& from) {
   ++counters_.packets_received;
-  auto packet = rtp::parse({in_.data(), size});
+  auto packet = rtp::parse(data);
   if (!packet || !have_params_) return;
   const auto pt = packet->header.payload_type;
   const bool ours = pt == params_.payload_type || static_cast<int>(pt) == params_.te_payload_type ||
@@ -351,13 +375,13 @@ void Stream::on_packet(std::size_t size) {
   // source's SSRC, so a stray packet cannot steal the stream. Once locked, the socket is
   // connected to that source (cheaper sends; a NAT rebinding mid-call is then not followed).
   if (!latched_ssrc_ && setup_.latch) {
-    if (from_ != params_.remote)
+    if (from != params_.remote)
       spdlog::debug("media: port {}: RTP from {}:{}, latching (SDP said {}:{})", setup_.port,
-                    from_.address().to_string(), from_.port(), params_.remote.address().to_string(),
+                    from.address().to_string(), from.port(), params_.remote.address().to_string(),
                     params_.remote.port());
-    params_.remote = from_;
+    params_.remote = from;
     latched_ssrc_ = packet->header.ssrc;
-    connect_to(from_);
+    connect_to(from);
   }
   if (static_cast<int>(pt) != params_.te_payload_type) return;
   auto event = rtp::parse_event(packet->payload);

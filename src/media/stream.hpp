@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -95,8 +96,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   Fill fill_audio(std::uint8_t* payload, std::size_t samples);
   void finish_playback(std::string error_override = {});
   void finish_digits(std::string error);
+  // Waits until the socket is readable, then reads what waits into the thread's buffer.
   void receive();
-  void on_packet(std::size_t size);
+  void read_ready();
+  void on_packet(std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& from);
   void receive_rtcp();
   void send_rtcp(Clock::time_point now);
   // Sends to one peer from now on: a connected socket skips the route lookup of every
@@ -131,8 +134,6 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::function<void(std::string)> digits_done_;
 
   // Receiving.
-  std::vector<std::uint8_t> in_;
-  boost::asio::ip::udp::endpoint from_;
   std::vector<std::uint8_t> rtcp_in_;
   boost::asio::ip::udp::endpoint rtcp_from_;
   rtp::DtmfReceiver dtmf_;
