@@ -53,6 +53,7 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
 
   // ---- used by methods (strand only) ----
   const EngineConfig& config() const { return config_; }
+  // The shared services (http, events, fetcher); the inbound leg's ports are in inbound().
   CallPorts& ports() { return ports_; }
   Strand& strand() { return strand_; }
   const std::string& log_context() const { return log_context_; }

@@ -108,7 +108,9 @@ void MediaThread::on_tick() {
   // Streams never leave the list from inside on_tick (they close on commands only). They
   // count their slots on the wake-up's own deadline, not on when it woke: their packet
   // clocks stay in phase with the grid however late a single wake-up is.
-  for (const auto& stream : phases_[phase_]) stream->on_tick(next_, now);
+  std::size_t sent = 0;
+  for (const auto& stream : phases_[phase_]) sent += stream->on_tick(next_, now);
+  counters_.packets_sent += sent;
   phase_ = (phase_ + 1) % kPhases;
   next_ += kTick / kPhases;
   if (now - next_ > kResync) next_ = now + kTick / kPhases;  // stalled far behind: a new grid

@@ -58,14 +58,16 @@ void copy_clip(const Clip& clip, std::size_t offset, std::size_t count, Law law,
 }  // namespace
 
 Stream::Stream(MediaThread& thread, PortPool& ports, MediaCounters& counters, StreamSetup setup)
-    : thread_(thread),
+    : seq_(static_cast<std::uint16_t>(random32())),
+      ssrc_(random32()),
+      timestamp_(random32()),
+      thread_(thread),
       ports_(ports),
       counters_(counters),
       setup_(std::move(setup)),
-      ssrc_(random32()),
-      seq_(static_cast<std::uint16_t>(random32())),
-      timestamp_(random32()),
-      rtcp_in_(setup_.rtcp ? 1500 : 0) {}
+      rtcp_in_(setup_.rtcp ? 1500 : 0) {
+  fd_ = setup_.rtp.native_handle();
+}
 
 Stream::~Stream() {
   if (!closed_ && setup_.port) ports_.release(setup_.port);  // never started: sockets close here
@@ -95,7 +97,7 @@ void Stream::update(const StreamParams& params) {
 
 void Stream::connect_to(const boost::asio::ip::udp::endpoint& peer) {
   if (connected_ || closed_) return;
-  if (::connect(setup_.rtp.native_handle(), peer.data(), static_cast<socklen_t>(peer.size())) == 0)
+  if (::connect(fd_, peer.data(), static_cast<socklen_t>(peer.size())) == 0)
     connected_ = true;
 }
 
@@ -103,7 +105,7 @@ void Stream::disconnect() {
   if (!connected_) return;
   sockaddr unspec{};
   unspec.sa_family = AF_UNSPEC;
-  ::connect(setup_.rtp.native_handle(), &unspec, sizeof unspec);
+  ::connect(fd_, &unspec, sizeof unspec);
   connected_ = false;
 }
 
@@ -142,6 +144,7 @@ void Stream::send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(st
   digits_ = std::move(steps);
   digit_step_ = 0;
   digits_done_ = std::move(done);
+  sending_digits_ = true;
   if (digits_.empty()) finish_digits("");
 }
 
@@ -162,6 +165,7 @@ void Stream::finish_digits(std::string error) {
   if (!digits_done_) return;
   auto done = std::move(digits_done_);
   digits_done_ = nullptr;
+  sending_digits_ = false;
   digits_.clear();
   digit_step_ = 0;
   marker_ = true;  // audio after the events starts a new talkspurt
@@ -188,6 +192,17 @@ void Stream::close() {
 Stream::Fill Stream::fill_audio(std::uint8_t* payload, std::size_t samples) {
   if (!playback_) return Fill::nothing;
   Playback& pb = *playback_;
+  // The common case: a loaded clip at 0 dB with a whole frame left to play.
+  if (pb.index < pb.items.size() && pb.gain == 1.0) {
+    const Playback::Item& item = pb.items[pb.index];
+    if (item.ready && item.clip && pb.offset + samples < item.samples &&
+        item.samples <= item.clip->samples()) {
+      const auto& encoded = params_.law == Law::ulaw ? item.clip->ulaw : item.clip->alaw;
+      std::memcpy(payload, encoded.data() + pb.offset, samples);
+      pb.offset += samples;
+      return Fill::audio;
+    }
+  }
   const std::uint8_t silence = g711_silence(params_.law);
   std::size_t filled = 0;
   while (filled < samples && pb.index < pb.items.size()) {
@@ -221,8 +236,8 @@ Stream::Fill Stream::fill_audio(std::uint8_t* payload, std::size_t samples) {
   return filled > 0 ? Fill::audio : Fill::nothing;
 }
 
-void Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
-  if (closed_ || !have_params_) return;
+std::size_t Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
+  if (closed_ || !have_params_) return 0;
   if (next_due_ == Clock::time_point{}) next_due_ = tick;  // the packet clock starts on a tick
   const auto ptime = std::chrono::milliseconds(params_.ptime_ms);
   const auto samples = static_cast<std::uint32_t>(params_.ptime_ms * 8);
@@ -242,7 +257,7 @@ void Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
     rtp::Header h;
     h.ssrc = ssrc_;
     std::size_t payload_size = 0;
-    if (digits_done_) {
+    if (sending_digits_) {
       const rtp::DtmfStep& step = digits_[digit_step_++];
       if (step.kind == rtp::DtmfStep::Kind::event) {
         if (step.new_event) event_timestamp_ = timestamp_;
@@ -273,22 +288,22 @@ void Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
       sizes[count++] = rtp::kHeaderSize + payload_size;
       ++packets_sent_;
       octets_sent_ += static_cast<std::uint32_t>(payload_size);
-    } else if (!digits_done_) {
+    } else if (!sending_digits_) {
       marker_ = true;  // a gap: the next audio packet starts a talkspurt
     }
     next_due_ += ptime;
     timestamp_ += samples;
   }
+  std::size_t sent = 0;
   if (count > 0 && params_.send && sendable(params_.remote)) {
-    const int fd = setup_.rtp.native_handle();
     // Connected: no address per packet (the kernel keeps the route).
     const sockaddr* to = connected_ ? nullptr : params_.remote.data();
     const auto to_size = connected_ ? 0 : static_cast<socklen_t>(params_.remote.size());
     if (count == 1) {
-      if (::sendto(fd, packets[0].data(), sizes[0], MSG_DONTWAIT, to, to_size) < 0)
+      if (::sendto(fd_, packets[0].data(), sizes[0], MSG_DONTWAIT, to, to_size) < 0)
         ++counters_.send_errors;
       else
-        ++counters_.packets_sent;
+        sent = 1;
     } else {
       // Several packets due at once (10 ms ptime, or catching up): one system call.
       std::array<iovec, kMaxBatch> iov{};
@@ -300,12 +315,13 @@ void Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
-      int sent = ::sendmmsg(fd, msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
-      if (sent > 0) counters_.packets_sent += static_cast<std::uint64_t>(sent);
-      if (sent < static_cast<int>(count)) ++counters_.send_errors;
+      int n = ::sendmmsg(fd_, msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
+      if (n > 0) sent = static_cast<std::size_t>(n);
+      if (n < static_cast<int>(count)) ++counters_.send_errors;
     }
   }
   if (setup_.rtcp && now >= next_rtcp_) send_rtcp(now);
+  return sent;
 }
 
 void Stream::send_rtcp(Clock::time_point now) {
@@ -343,11 +359,10 @@ void Stream::read_ready() {
   // One buffer per media thread: a stream reads only on its thread, and only here.
   thread_local std::array<std::uint8_t, 2048> buffer;
   constexpr int kBatch = 64;  // per turn: a flooding peer cannot hold the thread
-  const int fd = setup_.rtp.native_handle();
   for (int i = 0; i < kBatch && !closed_; ++i) {
     boost::asio::ip::udp::endpoint sender;
     auto len = static_cast<socklen_t>(sender.capacity());
-    ssize_t n = ::recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT, sender.data(), &len);
+    ssize_t n = ::recvfrom(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT, sender.data(), &len);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return receive();  // drained
       continue;  // an ICMP error queued on the socket, say: the next one

@@ -85,8 +85,9 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(std::string)> done);
   void close();  // idempotent: sockets closed, port released, off the tick
 
-  // The tick due at `tick` (woken at `now`): sends every packet due by `tick`.
-  void on_tick(Clock::time_point tick, Clock::time_point now);
+  // The tick due at `tick` (woken at `now`): sends every packet due by `tick`. Returns the
+  // packets sent (the thread counts them once per wake-up).
+  std::size_t on_tick(Clock::time_point tick, Clock::time_point now);
   // MediaThread's bookkeeping: which of its phases visits this stream, and where in its list.
   std::size_t phase = 0;
   std::size_t slot = 0;
@@ -108,26 +109,29 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void connect_to(const boost::asio::ip::udp::endpoint& peer);
   void disconnect();
 
+  // What on_tick() reads for every packet first, together: a tick walks a thousand streams.
+  bool closed_ = false;
+  bool have_params_ = false;
+  bool marker_ = true;            // the next packet starts a talkspurt
+  bool connected_ = false;        // the RTP socket is connected to params_.remote
+  bool sending_digits_ = false;   // digits_ is being sent (digits_done_ is set)
+  int fd_ = -1;                   // the RTP socket's descriptor
+  std::uint16_t seq_;
+  std::uint32_t ssrc_;
+  std::uint32_t timestamp_;       // of the next packet slot
+  Clock::time_point next_due_{};  // when the next packet slot is due (set by the first tick)
+  StreamParams params_;
+  std::shared_ptr<Playback> playback_;
+  std::uint32_t packets_sent_ = 0, octets_sent_ = 0;
+
   MediaThread& thread_;
   PortPool& ports_;
   MediaCounters& counters_;
   StreamSetup setup_;
-  StreamParams params_;
-  bool have_params_ = false;
   bool started_ = false;
-  bool closed_ = false;
   std::shared_ptr<call::Events> events_;
-
-  // The packet clock.
-  std::uint32_t ssrc_;
-  std::uint16_t seq_;
-  std::uint32_t timestamp_;       // of the next packet slot
-  Clock::time_point next_due_{};  // when the next packet slot is due (set by the first tick)
-  bool marker_ = true;            // the next packet starts a talkspurt
-  std::uint32_t packets_sent_ = 0, octets_sent_ = 0;
   Clock::time_point next_rtcp_{};
 
-  std::shared_ptr<Playback> playback_;
   std::vector<rtp::DtmfStep> digits_;
   std::size_t digit_step_ = 0;
   std::uint32_t event_timestamp_ = 0;
@@ -138,7 +142,6 @@ class Stream : public std::enable_shared_from_this<Stream> {
   boost::asio::ip::udp::endpoint rtcp_from_;
   rtp::DtmfReceiver dtmf_;
   std::optional<std::uint32_t> latched_ssrc_;  // the far end's SSRC once latched
-  bool connected_ = false;                      // the RTP socket is connected to params_.remote
 };
 
 }  // namespace swmld::media
