@@ -55,8 +55,12 @@ void MediaThread::drain() {
 }
 
 void MediaThread::add(std::shared_ptr<Stream> stream) {
-  auto least = std::min_element(phases_.begin(), phases_.end(),
-                                [](const auto& a, const auto& b) { return a.size() < b.size(); });
+  // Few streams share one wake-up per 20 ms (it is short, and a wake-up has a fixed cost);
+  // more are spread over the phases, to the least busy one.
+  auto least = streams_ < kSpreadAt
+                   ? phases_.begin()
+                   : std::min_element(phases_.begin(), phases_.end(),
+                                      [](const auto& a, const auto& b) { return a.size() < b.size(); });
   stream->phase = static_cast<std::size_t>(least - phases_.begin());
   stream->slot = least->size();
   least->push_back(std::move(stream));
@@ -67,6 +71,7 @@ void MediaThread::add(std::shared_ptr<Stream> stream) {
       ticking_shared_ = true;
     }
     next_ = Clock::now() + kTick / kPhases;
+    phase_ = static_cast<std::size_t>(least - phases_.begin());  // its first wake-up: this one
     arm();
   }
 }
@@ -111,8 +116,12 @@ void MediaThread::on_tick() {
   std::size_t sent = 0;
   for (const auto& stream : phases_[phase_]) sent += stream->on_tick(next_, now);
   counters_.packets_sent += sent;
-  phase_ = (phase_ + 1) % kPhases;
-  next_ += kTick / kPhases;
+  // On to the next phase that has streams (an empty one needs no wake-up).
+  for (std::size_t i = 0; i < kPhases; ++i) {
+    phase_ = (phase_ + 1) % kPhases;
+    next_ += kTick / kPhases;
+    if (!phases_[phase_].empty()) break;
+  }
   if (now - next_ > kResync) next_ = now + kTick / kPhases;  // stalled far behind: a new grid
   arm();
 }

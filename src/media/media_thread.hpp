@@ -1,9 +1,10 @@
 // One media thread: an io_context run by one thread, the RTP streams that live on it, and
 // the paced tick that sends their packets. Each stream is visited every 20 ms on absolute
 // deadlines (no drift: a late wake-up does not move the grid), only while the thread has
-// streams. The streams are spread over four phases 5 ms apart, so a wake-up sends a quarter
-// of the packets: at 1,000 streams one burst of sends takes a quarter of the time, and a
-// stream's packet leaves closer to its time. Each stream sends what its own packet clock
+// streams. Past 128 streams they are spread over four phases 5 ms apart, so a wake-up sends
+// a quarter of the packets: at 1,000 streams one burst of sends takes a quarter of the
+// time, and a stream's packet leaves closer to its time; a phase without streams costs no
+// wake-up. Each stream sends what its own packet clock
 // (ptime) has made due at its visits: one packet at 20 ms, two (one sendmmsg) at 10 ms;
 // 30/40/50/60 ms streams on the first visit at or after each packet's time (up to 10 ms
 // late, timestamps exact). Other threads hand work over with run(): while the thread ticks,
@@ -44,7 +45,8 @@ class MediaThread {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::milliseconds kTick{20};  // a stream's visits
-  static constexpr std::size_t kPhases = 4;               // wake-ups per kTick
+  static constexpr std::size_t kPhases = 4;               // wake-ups per kTick, at most
+  static constexpr std::size_t kSpreadAt = 128;           // streams before phases 1-3 are used
 
   MediaThread(int index, MediaCounters& counters);
   ~MediaThread();  // stop()
