@@ -3,6 +3,7 @@
 // threads (engine.mode: threads), callbacks through the HTTP worker.
 #include "server.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -108,6 +109,27 @@ Value call_object(const sip::IncomingCall& in, const std::string& call_id, const
   return call;
 }
 
+// Every call holds an RTP socket, and a port's socket stays open between its calls (its
+// media.PortPool): raise the descriptor limit to what the system allows and say when even
+// that is short of the configuration (1,024 is a common default soft limit).
+void raise_descriptor_limit(const Config& c) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  const auto& ports = c.media.rtp_ports;
+  const auto sockets_per_port = c.media.rtcp ? 2u : 1u;
+  const rlim_t wanted = static_cast<rlim_t>((ports.second - ports.first + 1) / 2) * sockets_per_port +
+                        static_cast<rlim_t>(c.max_calls) + 256;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < wanted)
+    spdlog::warn("open files limit {} is below the {} this configuration may use (RTP sockets "
+                 "of rtp.port_min-port_max, calls, connections): raise LimitNOFILE / ulimit -n",
+                 rl.rlim_cur, wanted);
+}
+
 std::string hostname() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0) return "swmld";
@@ -122,6 +144,7 @@ class Server::Impl {
 
   Status start() {
     if (config_.node_id.empty()) config_.node_id = hostname();
+    raise_descriptor_limit(config_);
     cps_tokens_ = config_.max_cps;
     // Documents of file routes are loaded and validated once, at start-up; URL routes are
     // fetched for each call.

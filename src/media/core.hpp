@@ -18,6 +18,9 @@ namespace swmld::media {
 class Core {
  public:
   Core(MediaConfig c, Fetcher fetcher);
+  // Stops the media threads, then closes the ports' kept sockets while the threads'
+  // io_contexts still exist, before the members go.
+  ~Core();
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
 

@@ -1,14 +1,30 @@
-// RTP port allocation: even ports of a range (the odd one above is RTCP), handed out FIFO so
-// a port just released is not reused at once (late packets of the old call). Thread-safe:
-// sessions take ports on their call's strand, media threads give them back.
+// RTP ports: even ports of a range (the odd one above is RTCP), handed out FIFO so a port
+// just released is not reused at once (late packets of the old call), with the sockets each
+// port keeps between calls. Opening, binding, registering and closing a socket for every
+// call cost more than the rest of a REFER call's media (bench/refer_load); a port's sockets
+// stay open, bound and registered with one media thread once it has been used. Thread-safe:
+// sessions take ports on their call's strand, media threads give them back; a port's
+// sockets are touched only by whoever holds the port (acquire/release order the hand-over).
 #pragma once
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
+
+#include <boost/asio/ip/udp.hpp>
 
 namespace swmld::media {
+
+class MediaThread;
+
+struct PortSockets {
+  MediaThread* thread = nullptr;     // whose reactor the sockets are registered with
+  boost::asio::ip::address bound;    // the address they are bound to
+  std::optional<boost::asio::ip::udp::socket> rtp, rtcp;
+};
 
 class PortPool {
  public:
@@ -17,11 +33,17 @@ class PortPool {
   void release(int port);
   std::size_t available() const;
   std::size_t capacity() const { return capacity_; }
+  // The sockets kept for `port` (a port of the range): only for its holder.
+  PortSockets& sockets(int port);
+  // Closes every kept socket (before the media threads' io_contexts go away).
+  void close_sockets();
 
  private:
   mutable std::mutex mu_;
   std::deque<int> free_;
+  int first_ = 0;
   std::size_t capacity_ = 0;
+  std::vector<PortSockets> sockets_;  // by (port - first_) / 2; sized once
 };
 
 }  // namespace swmld::media

@@ -104,6 +104,11 @@ Core::Core(MediaConfig c, Fetcher fetcher)
     threads.push_back(std::make_unique<MediaThread>(i, counters));
 }
 
+Core::~Core() {
+  for (auto& t : threads) t->stop();
+  ports.close_sockets();
+}
+
 Result<std::unique_ptr<Service>> Service::start(MediaConfig config, Fetcher fetcher) {
   if (auto s = validate(config); !s) return s.error();
   auto core = std::make_shared<Core>(std::move(config), std::move(fetcher));

@@ -43,7 +43,7 @@ Result<ip::udp::socket> bind_udp(boost::asio::io_context& io, const ip::address&
     ec.clear();
     s.bind({any_of(address), static_cast<unsigned short>(port)}, ec);
   }
-  if (!ec) s.non_blocking(true, ec);
+  // No non-blocking mode: the stream reads with MSG_DONTWAIT and sends with it.
   if (ec) return media_error("RTP port " + std::to_string(port) + ": " + ec.message());
   return s;
 }
@@ -76,23 +76,37 @@ Status Session::open_stream() {
     if (!port)
       return media_error("no free RTP port (rtp.port_min-port_max holds " +
                          std::to_string(core_->ports.capacity()) + ", all in use)");
-    MediaThread& thread = core_->pick_thread();
-    auto rtp = bind_udp(thread.io(), address, *port);
-    std::optional<ip::udp::socket> rtcp;
-    if (rtp && c.rtcp) {
-      auto r = bind_udp(thread.io(), address, *port + 1);
-      if (r) rtcp.emplace(std::move(*r));
+    // The port's sockets from an earlier call when they fit, else new ones.
+    PortSockets& kept = core_->ports.sockets(*port);
+    if (kept.rtp && (kept.bound != address || kept.rtcp.has_value() != c.rtcp)) {
+      kept.rtp.reset();
+      kept.rtcp.reset();
     }
-    if (!rtp || (c.rtcp && !rtcp)) {
-      spdlog::warn(
-          "media: {}; trying another port",
-          rtp ? "RTCP port " + std::to_string(*port + 1) + " in use" : rtp.error().message);
-      core_->ports.release(*port);
-      continue;
+    if (!kept.rtp) {
+      MediaThread& thread = core_->pick_thread();
+      auto rtp = bind_udp(thread.io(), address, *port);
+      std::optional<ip::udp::socket> rtcp;
+      if (rtp && c.rtcp) {
+        auto r = bind_udp(thread.io(), address, *port + 1);
+        if (r) rtcp.emplace(std::move(*r));
+      }
+      if (!rtp || (c.rtcp && !rtcp)) {
+        spdlog::warn(
+            "media: {}; trying another port",
+            rtp ? "RTCP port " + std::to_string(*port + 1) + " in use" : rtp.error().message);
+        core_->ports.release(*port);
+        continue;
+      }
+      kept.thread = &thread;
+      kept.bound = address;
+      kept.rtp.emplace(std::move(*rtp));
+      if (rtcp) kept.rtcp.emplace(std::move(*rtcp));
     }
-    StreamSetup setup{std::move(*rtp), std::move(rtcp),
-                      *port,           c.latch,
-                      c.idle_silence,  "swmld-" + std::to_string(local_.session_id)};
+    MediaThread& thread = *kept.thread;
+    StreamSetup setup{std::move(*kept.rtp), std::move(kept.rtcp), *port, c.latch,
+                      c.idle_silence, "swmld-" + std::to_string(local_.session_id)};
+    kept.rtp.reset();
+    kept.rtcp.reset();
     stream_ = std::make_shared<Stream>(thread, core_->ports, core_->counters, std::move(setup));
     thread_ = &thread;
     local_.port = *port;

@@ -78,6 +78,10 @@ void Stream::start() {
   started_ = true;
   ++counters_.streams;
   next_rtcp_ = Clock::now() + kRtcpInterval;
+  // A port's socket lives on between calls: what reached it since its last call is not ours.
+  std::array<std::uint8_t, 16> scratch;
+  for (int i = 0; i < 1024 && ::recv(fd_, scratch.data(), scratch.size(), MSG_DONTWAIT) >= 0; ++i) {
+  }
   thread_.add(shared_from_this());
   receive();
   if (setup_.rtcp) receive_rtcp();
@@ -177,9 +181,15 @@ void Stream::close() {
   closed_ = true;
   finish_playback();
   finish_digits("the call ended");
+  // The sockets stay open for the port's next call (PortPool): no wait pending, open to
+  // every source again.
   boost::system::error_code ec;
-  setup_.rtp.close(ec);
-  if (setup_.rtcp) setup_.rtcp->close(ec);
+  setup_.rtp.cancel(ec);
+  if (setup_.rtcp) setup_.rtcp->cancel(ec);
+  disconnect();
+  PortSockets& kept = ports_.sockets(setup_.port);
+  kept.rtp.emplace(std::move(setup_.rtp));
+  if (setup_.rtcp) kept.rtcp.emplace(std::move(*setup_.rtcp));
   ports_.release(setup_.port);
   if (started_) {
     --counters_.streams;
