@@ -389,6 +389,8 @@ class Server::Impl {
     metrics_.describe("swmld_calls_ended_total", "counter", "Calls ended, by end reason.");
     metrics_.describe("swmld_calls_rejected_total", "counter", "INVITEs rejected at admission.");
     metrics_.describe("swmld_steps_total", "counter", "SWML steps run, by method and outcome.");
+    metrics_.describe("swmld_script_warnings_total", "counter",
+                      "Runtime errors a document went on after (SignalWire's script warnings), by code.");
     metrics_.describe("swmld_refer_results_total", "counter", "sip_refer results.");
     metrics_.describe("swmld_callbacks_total", "counter", "Status callbacks, by outcome.");
     metrics_.describe("swmld_callbacks_pending", "gauge", "Status callbacks not yet delivered.");

@@ -370,6 +370,13 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
   config.project_id = "sim-project";
   config.space_id = "sim-space";
   config.node_id = "swmld-sim";
+  // Runtime warnings (errors the document goes on after) are actions too: a reader sees
+  // where the call would have logged one.
+  config.on_warning = [&log](const Error& e) {
+    log.write({{"action", "warning"},
+               {"code", std::string(to_string(e.code))},
+               {"message", e.str()}});
+  };
 
   boost::asio::io_context io;
   auto sim_call = std::make_shared<SimCall>(log, std::move(outcomes));

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "methods/args.hpp"
 #include "methods/methods.hpp"
 #include "swmld/core/url.hpp"
 #include "swmld/swml/loader.hpp"
@@ -79,7 +80,8 @@ Call::Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts
   if (!vars_.is_object()) vars_ = Value::object();
   if (!envs_.is_object()) envs_ = Value::object();
   if (!call_.is_object()) call_ = Value::object();
-  Value params = setup.params.is_object() ? std::move(setup.params) : Value::object();
+  Value params = setup.params.is_object() ? methods::params_as_strings(std::move(setup.params))
+                                         : Value::object();
   frames_.push_back(Frame{std::move(setup.document), "main", std::move(params)});
   legs_.push_back(std::make_unique<Leg>(0, std::move(ports_.call), std::move(ports_.media), log_context_));
 }
@@ -175,11 +177,12 @@ asio::awaitable<Flow> Call::run_frame() {
     Flow flow = co_await run_block(*block);
     if (flow.kind == Flow::Kind::transfer) {
       if (!count_jump())
-        co_return located(Flow::fail(ErrorCode::too_many_transfers,
-                                     "more than " + std::to_string(config_.max_jump_chain) +
-                                         " transfers/gotos in a row"));
+        co_return located_at_escape(Flow::fail(
+            ErrorCode::too_many_transfers,
+            "more than " + std::to_string(config_.max_jump_chain) + " transfers/gotos in a row"));
       auto target = co_await resolve_document(flow.dest, flow.value.value_or(Value::object()));
-      if (!target) co_return located(Flow::fail(target.error()));
+      if (!target) co_return located_at_escape(Flow::fail(target.error()));
+      escaped_from_.reset();
       Frame& cur = frame();
       cur.document = target->first;
       cur.section = target->second;
@@ -187,8 +190,9 @@ asio::awaitable<Flow> Call::run_frame() {
       continue;
     }
     if (flow.kind == Flow::Kind::jump)
-      co_return Flow::fail(ErrorCode::method_parameter_invalid_value,
-                           "goto: no label '" + flow.label + "' in section '" + f.section + "'");
+      co_return located_at_escape(Flow::fail(
+          ErrorCode::method_parameter_invalid_value,
+          "goto: no label '" + flow.label + "' in section '" + frame().section + "'"));
     co_return flow;
   }
 }
@@ -204,6 +208,7 @@ asio::awaitable<Flow> Call::run_block(const swml::Block& block) {
         break;
       case Flow::Kind::jump:
         if (auto target = block.find_label(flow.label)) {
+          escaped_from_.reset();
           i = *target;
           break;
         }
@@ -216,42 +221,133 @@ asio::awaitable<Flow> Call::run_block(const swml::Block& block) {
 }
 
 asio::awaitable<Flow> Call::run_step(const swml::Step& step, std::size_t index) {
-  current_step_ = &step;
-  current_index_ = index;
-  if (++steps_run_ > config_.max_steps)
-    co_return located(Flow::fail(ErrorCode::internal_error,
-                                 "step budget of " + std::to_string(config_.max_steps) +
-                                     " steps per call exhausted"));
+  // The frame is found again by depth after the step: an `execute` inside may have grown
+  // frames_ (and moved it).
+  const std::size_t depth = frames_.size() - 1;
+  frames_[depth].path.push_back(PathEntry{index, &step, nullptr, nullptr});
+  Flow flow;
+  if (++steps_run_ > config_.max_steps) {
+    flow = located(Flow::fail(ErrorCode::internal_error,
+                              "step budget of " + std::to_string(config_.max_steps) +
+                                  " steps per call exhausted"));
+    frames_[depth].path.pop_back();
+    co_return flow;
+  }
   if (step.method != "goto" && step.method != "transfer" && step.method != "label")
     jump_chain_ = 0;
   methods::MethodFn fn = methods::find(step.method);
-  Flow flow;
   if (!fn) {
     flow = Flow::fail(ErrorCode::method_execute_failed,
                       "method '" + step.method + "' is not supported by swmld yet");
   } else {
     flow = co_await fn(*this, step);
   }
-  current_step_ = &step;  // a nested block may have moved it
-  current_index_ = index;
   if (config_.metrics) {
     thread_local std::string labels;  // reused: no allocation per step
     labels.assign("method=\"").append(step.method).append("\",outcome=\"");
     labels.append(flow.kind == Flow::Kind::error ? "error" : "ok").append("\"");
     config_.metrics->inc("swmld_steps_total", labels);
   }
-  co_return located(std::move(flow));
+  // The innermost failing step names itself first (its path is complete here); the steps
+  // around it pass the error on unchanged.
+  flow = located(std::move(flow));
+  // A goto or transfer leaves the block; keep where it came from for an error about its
+  // target (no such label or section), which is found only further out.
+  if ((flow.kind == Flow::Kind::jump || flow.kind == Flow::Kind::transfer) && !escaped_from_)
+    escaped_from_ = frames_[depth].path;
+  frames_[depth].path.pop_back();
+  co_return flow;
+}
+
+asio::awaitable<Flow> Call::run_branch(const swml::Block& block, const swml::Selector* selector,
+                                       const swml::Branch* branch) {
+  const std::size_t depth = frames_.size() - 1;
+  frames_[depth].path.push_back(PathEntry{0, nullptr, selector, branch});
+  Flow flow = co_await run_block(block);
+  frames_[depth].path.pop_back();
+  co_return flow;
+}
+
+namespace {
+// "case '1'", "default", "when 'prompt_value == 1'", "else", "on_return".
+void append_branch(std::string& out, const PathEntry& e) {
+  if (!e.branch) {
+    out += "on_return";
+    return;
+  }
+  const bool is_cond = e.selector && e.selector->kind == swml::Selector::Kind::cond;
+  if (e.branch->is_default) {
+    out += is_cond ? "else" : "default";
+    return;
+  }
+  constexpr std::size_t kMax = 40;
+  std::string_view m = e.branch->match;
+  out += is_cond ? "when '" : "case '";
+  if (m.size() > kMax) {
+    out.append(m.substr(0, kMax - 3)).append("...");
+  } else {
+    out.append(m);
+  }
+  out += '\'';
+}
+}  // namespace
+
+void Call::locate(Error& e) const {
+  const Frame& f = frame();
+  const PathEntry* innermost = nullptr;
+  for (const auto& p : f.path)
+    if (p.step) innermost = &p;
+  if (!innermost) return;
+  if (e.pos.line == 0) e.pos = innermost->step->pos;
+  if (e.message.find(" [section '") != std::string::npos) return;  // named already
+  std::string where = " [section '" + f.section + "'";
+  for (const auto& p : f.path) {
+    where += ", ";
+    if (p.step) {
+      where += "step " + std::to_string(p.index + 1) + " (" + p.step->method + ")";
+    } else {
+      append_branch(where, p);
+    }
+  }
+  where += ']';
+  e.message += where;
 }
 
 Flow Call::located(Flow flow) const {
-  if (flow.kind != Flow::Kind::error || !flow.error || !current_step_) return flow;
-  Error& e = *flow.error;
-  if (e.pos.line == 0) e.pos = current_step_->pos;
-  // Name the place in words once: the innermost step that failed.
-  if (e.message.find(" [section '") == std::string::npos)
-    e.message += " [section '" + frame().section + "', step " +
-                 std::to_string(current_index_ + 1) + " (" + current_step_->method + ")]";
+  if (flow.kind == Flow::Kind::error && flow.error) locate(*flow.error);
   return flow;
+}
+
+Flow Call::located_at_escape(Flow flow) {
+  if (escaped_from_) {
+    std::swap(frame().path, *escaped_from_);
+    flow = located(std::move(flow));
+    std::swap(frame().path, *escaped_from_);
+    escaped_from_.reset();
+  }
+  return flow;
+}
+
+Result<Value> Call::expand(const Value& v) {
+  std::vector<Error> warnings;
+  auto out = expressions_.expand(v, scope(), &warnings);
+  for (auto& w : warnings) {
+    w.message += "; expanded as empty";
+    warn(std::move(w));
+  }
+  return out;
+}
+
+void Call::warn(Error error) {
+  locate(error);
+  vars_["script_error"] = std::string(to_string(error.code));
+  log(spdlog::level::warn, "{} (the document goes on)", error.str());
+  if (config_.metrics) {
+    std::string labels = "code=\"";
+    labels.append(to_string(error.code)).append("\"");
+    config_.metrics->inc("swmld_script_warnings_total", labels);
+  }
+  if (config_.on_warning) config_.on_warning(error);
 }
 
 asio::awaitable<Result<std::pair<swml::DocumentPtr, std::string>>> Call::resolve_document(
@@ -410,6 +506,15 @@ void Call::handle(std::size_t index, call::Event event) {
   if (index >= legs_.size()) return;
   Leg& leg = *legs_[index];
   if (!leg.apply(event)) return;
+  if (index == 0) {
+    // call.call_state follows the inbound leg (the execute page's payload after `answer`
+    // says "answered"); what a fetched document or an expression reads is current.
+    if (std::holds_alternative<call::Answered>(event)) {
+      call_["call_state"] = "answered";
+    } else if (std::holds_alternative<call::Ended>(event)) {
+      call_["call_state"] = "ended";
+    }
+  }
   if (const auto* ended = std::get_if<call::Ended>(&event)) {
     if (ended->cause != call::EndCause::local)  // "ended:" is the info line of the call
       log(spdlog::level::debug, "far end ended leg {} ({})", index, call::to_string(ended->cause));

@@ -32,11 +32,22 @@ using Clock = std::chrono::steady_clock;
 // io_context, or a single-threaded context such as the SIP thread). "Strand" below means it.
 using Strand = asio::any_io_executor;
 
+// Where the interpreter is inside a frame: the steps being run, outermost first, with the
+// branches taken between them (a switch case, a cond branch, an execute's on_return). Kept
+// as pointers into the immutable document; put into words only when an error names it.
+struct PathEntry {
+  std::size_t index = 0;                      // steps: 0-based index in its block
+  const swml::Step* step = nullptr;           // set for steps
+  const swml::Selector* selector = nullptr;   // branches of a cond/switch/execute.result
+  const swml::Branch* branch = nullptr;       // null with a null step: execute's on_return
+};
+
 // One activation of a section: `execute` pushes one, `return` pops it, `transfer` replaces it.
 struct Frame {
   swml::DocumentPtr document;
   std::string section;
   Value params = Value::object();
+  std::vector<PathEntry> path;
 };
 
 // A step's view of the call's events: each event a leg reports is offered to the handlers
@@ -65,12 +76,23 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   Frame& frame() { return frames_.back(); }
   const Frame& frame() const { return frames_.back(); }
 
-  // Expands every placeholder of `v` against the current scope.
-  Result<Value> expand(const Value& v) { return expressions_.expand(v, scope()); }
+  // Expands every placeholder of `v` against the current scope. A placeholder that fails to
+  // evaluate is a warning (see warn()) and expands like a path with no value; only a
+  // malformed placeholder fails the expansion.
+  Result<Value> expand(const Value& v);
 
   // Runs the steps of a block (a section body or a branch). Handles `goto` to labels of
   // this block; other flows go to the caller.
   asio::awaitable<Flow> run_block(const swml::Block& block);
+  // Runs a branch's block, named in the step path of errors raised inside it
+  // (`selector`/`branch` null: an execute's on_return).
+  asio::awaitable<Flow> run_branch(const swml::Block& block, const swml::Selector* selector,
+                                   const swml::Branch* branch);
+
+  // A runtime error the document goes on after (a `calling.script.warning` in SignalWire's
+  // words): logged at warn with the failing step's place, `script_error` set, counted in
+  // swmld_script_warnings_total, and reported to EngineConfig::on_warning.
+  void warn(Error error);
   // `execute`: runs a destination (section name, URL or inline JSON document) as a new
   // frame and comes back. Sets `return_value` from the callee's `return`.
   asio::awaitable<Flow> call_destination(const std::string& dest, Value params);
@@ -158,8 +180,12 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   asio::awaitable<Result<std::pair<swml::DocumentPtr, std::string>>> resolve_document(
       const std::string& dest, const Value& params);
   void finish(Flow flow);
-  // Adds the failing step's position and "[section 'x', step n (method)]" to an error flow.
+  // Adds the failing step's position and its path in words ("[section 'x', step 2 (switch),
+  // case '1', step 1 (play)]") to an error flow.
   Flow located(Flow flow) const;
+  void locate(Error& e) const;
+  // located() at the goto/transfer step the flow escaped from (see escaped_from_).
+  Flow located_at_escape(Flow flow);
 
   // An event of legs_[leg] (strand): the leg takes it, then the subscribed handlers.
   void handle(std::size_t leg, call::Event event);
@@ -190,8 +216,8 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   int steps_run_ = 0;
   int jump_chain_ = 0;
   std::map<const swml::Step*, int> goto_counts_;
-  const swml::Step* current_step_ = nullptr;
-  std::size_t current_index_ = 0;
+  // The path of the goto/transfer step whose flow is still looking for its label or section.
+  std::optional<std::vector<PathEntry>> escaped_from_;
 };
 
 }  // namespace swmld::engine

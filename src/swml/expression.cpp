@@ -269,12 +269,16 @@ Result<Value> ExpressionEngine::evaluate(std::string_view expr, std::string_view
   return std::move(out->value);
 }
 
-Result<Value> ExpressionEngine::expand_string(const std::string& s, const Scope& scope) {
+Result<Value> ExpressionEngine::expand_string(const std::string& s, const Scope& scope,
+                                              std::vector<Error>* warnings) {
   std::vector<Piece> pieces;
   Error err;
   if (!split_pieces(s, limits_, pieces, err)) return err;
   if (pieces.size() == 1 && pieces[0].placeholder) {  // the whole string: keeps its type
-    return evaluate(pieces[0].text, pieces[0].whole, scope, false);
+    auto v = evaluate(pieces[0].text, pieces[0].whole, scope, false);
+    if (v || !warnings) return v;
+    warnings->push_back(v.error());
+    return Value();
   }
   std::string out;
   for (const Piece& p : pieces) {
@@ -282,8 +286,13 @@ Result<Value> ExpressionEngine::expand_string(const std::string& s, const Scope&
       out += p.text;
     } else {
       auto v = evaluate(p.text, p.whole, scope, true);
-      if (!v) return v.error();
-      out += v->get_ref<const std::string&>();
+      if (v) {
+        out += v->get_ref<const std::string&>();
+      } else if (warnings) {
+        warnings->push_back(v.error());
+      } else {
+        return v.error();
+      }
     }
     if (out.size() > limits_.max_result_bytes) {
       return make_error(ErrorCode::js_eval_error,
@@ -294,26 +303,28 @@ Result<Value> ExpressionEngine::expand_string(const std::string& s, const Scope&
   return Value(std::move(out));
 }
 
-Status ExpressionEngine::expand_in_place(Value& v, const Scope& scope) {
+Status ExpressionEngine::expand_in_place(Value& v, const Scope& scope,
+                                         std::vector<Error>* warnings) {
   if (v.is_string()) {
     const std::string& s = v.get_ref<const std::string&>();
     if (!has_placeholder(s)) return Ok{};
-    auto r = expand_string(s, scope);
+    auto r = expand_string(s, scope, warnings);
     if (!r) return r.error();
     v = std::move(*r);
   } else if (v.is_array() || v.is_object()) {
     for (auto it = v.begin(); it != v.end(); ++it) {
-      Status st = expand_in_place(it.value(), scope);
+      Status st = expand_in_place(it.value(), scope, warnings);
       if (!st) return st;
     }
   }
   return Ok{};
 }
 
-Result<Value> ExpressionEngine::expand(const Value& v, const Scope& scope) {
+Result<Value> ExpressionEngine::expand(const Value& v, const Scope& scope,
+                                       std::vector<Error>* warnings) {
   if (v.is_string() && !has_placeholder(v.get_ref<const std::string&>())) return v;  // fast path
   Value out = v;
-  Status st = expand_in_place(out, scope);
+  Status st = expand_in_place(out, scope, warnings);
   if (!st) return st.error();
   return out;
 }
@@ -333,7 +344,7 @@ Result<bool> ExpressionEngine::condition(std::string_view js_text, const Scope& 
   std::string substituted;
   std::string_view code = e;
   if (has_placeholder(e)) {
-    auto r = expand_string(std::string(e), scope);
+    auto r = expand_string(std::string(e), scope, nullptr);
     if (!r) return r.error();
     if (!r->is_string()) return truthy(*r);  // exactly one placeholder: its value decides
     substituted = r->get<std::string>();

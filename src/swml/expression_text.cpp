@@ -109,9 +109,16 @@ std::string embed_text(const Value& v) {
     case Value::value_t::number_float:
       return js_number_text(v.get<double>());
     case Value::value_t::object:
+      return "[object Object]";
     case Value::value_t::array: {
+      // Array.prototype.join: elements' texts with commas, null/undefined as nothing.
       std::string out;
-      append_json(out, v);
+      bool first = true;
+      for (const auto& e : v) {
+        if (!first) out += ',';
+        first = false;
+        out += embed_text(e);
+      }
       return out;
     }
   }

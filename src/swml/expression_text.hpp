@@ -12,8 +12,10 @@ namespace swmld::swml {
 // ECMAScript Number::toString: 2 -> "2", 0.1 -> "0.1", 1e21 -> "1e+21", 1e-7 -> "1e-7".
 std::string js_number_text(double d);
 
-// The text a placeholder embedded in a string becomes: strings as-is, null (and missing) "",
-// booleans/numbers as JavaScript writes them, arrays and objects as compact JSON.
+// The text a placeholder embedded in a string becomes, as JavaScript's String() writes it
+// (SWML expressions are JavaScript): strings as-is, booleans/numbers as JavaScript writes
+// them, arrays joined with commas (["drill bit", "drill"] -> "drill bit,drill"), objects
+// "[object Object]"; null (and missing) "" as SWML's missing paths.
 std::string embed_text(const Value& v);
 
 // Compact JSON with JavaScript number formatting (2.0 -> "2"; NaN/Infinity -> null).

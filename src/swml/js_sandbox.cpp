@@ -261,11 +261,10 @@ duk_ret_t eval_in_heap(duk_context* ctx, void* udata) {
       ec.truth = duk_to_boolean(ctx, -1) != 0;
       return 0;
     case Want::text:
+      // String(value), as JavaScript concatenation would write it (arrays joined with
+      // commas, objects "[object Object]"); null/undefined as SWML's missing paths: "".
       if (duk_is_null_or_undefined(ctx, -1) || duk_is_function(ctx, -1)) {
         duk_push_string(ctx, "");
-      } else if (duk_is_object(ctx, -1)) {
-        duk_json_encode(ctx, -1);
-        if (!duk_is_string(ctx, -1)) duk_push_string(ctx, "");
       } else {
         duk_to_string(ctx, -1);
       }

@@ -55,6 +55,9 @@ struct EngineConfig {
   // calls' executor to belong to an io_context. `engine.mode: sip_thread` supplies the SIP
   // thread's timers.
   std::function<std::unique_ptr<DeadlineTimer>()> make_timer;
+  // Told of every runtime warning (an error the document goes on after, already logged), on
+  // the call's strand; may be empty. `swmld simulate` prints them as action lines.
+  std::function<void(const Error&)> on_warning;
 };
 
 // What the executor reaches the world through. The per-call ports are owned by the run;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "swmld/core/error.hpp"
 #include "swmld/core/value.hpp"
@@ -50,7 +51,10 @@ class ExpressionEngine {
   // (`"${1+1}"` -> 2); placeholders embedded in text are converted to strings and
   // concatenated. A path with no value expands to "" (null when it is the whole string).
   // Errors use ErrorCode::js_eval_error with a message naming the expression.
-  Result<Value> expand(const Value& v, const Scope& scope);
+  // With `warnings`, a placeholder whose evaluation fails (a ReferenceError, a syntax error
+  // inside it, a limit) expands like a path with no value and its error is appended there
+  // instead; a malformed placeholder (`${` never closed) still fails the whole expansion.
+  Result<Value> expand(const Value& v, const Scope& scope, std::vector<Error>* warnings = nullptr);
 
   // Evaluates a bare JavaScript condition (`cond.when`, `goto.when`) to its truthiness.
   Result<bool> condition(std::string_view js, const Scope& scope);
@@ -64,8 +68,9 @@ class ExpressionEngine {
   // gives the embedded (string) form.
   Result<Value> evaluate(std::string_view expr, std::string_view whole, const Scope& scope,
                          bool as_text);
-  Result<Value> expand_string(const std::string& s, const Scope& scope);
-  Status expand_in_place(Value& v, const Scope& scope);
+  Result<Value> expand_string(const std::string& s, const Scope& scope,
+                              std::vector<Error>* warnings);
+  Status expand_in_place(Value& v, const Scope& scope, std::vector<Error>* warnings);
 
   SandboxLimits limits_;
   std::unique_ptr<Js> js_;

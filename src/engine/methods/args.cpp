@@ -71,4 +71,13 @@ std::vector<std::string> get_strings(const Value& args, const char* key) {
   return out;
 }
 
+Value params_as_strings(Value params) {
+  if (params.is_number() || params.is_boolean()) return to_text(params);
+  if (params.is_object() || params.is_array()) {
+    for (auto it = params.begin(); it != params.end(); ++it)
+      it.value() = params_as_strings(std::move(it.value()));
+  }
+  return params;
+}
+
 }  // namespace swmld::engine::methods

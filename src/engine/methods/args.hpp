@@ -27,4 +27,10 @@ Result<bool> get_bool(const Value& args, const char* key, bool fallback, const c
 // args[key] as a list of strings: a string makes a list of one.
 std::vector<std::string> get_strings(const Value& args, const char* key);
 
+// `params` as a callee and a fetched document's POST body see them: numbers and booleans
+// become strings (at any depth), as SignalWire documents (`params: {a: 1, b: 2}` then
+// `${params.a+params.b}` is "12"; the execute payload shows "some_info": "12345").
+// Strings, null, objects and arrays keep their type.
+Value params_as_strings(Value params);
+
 }  // namespace swmld::engine::methods

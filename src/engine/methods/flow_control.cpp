@@ -5,27 +5,32 @@
 namespace swmld::engine::methods {
 namespace {
 
-asio::awaitable<Flow> run_body(Call& c, const swml::Branch& br) {
+asio::awaitable<Flow> run_body(Call& c, const swml::Selector& sel, const swml::Branch& br) {
   if (!br.body) co_return Flow::next();
-  co_return co_await c.run_block(*br.body);
+  co_return co_await c.run_branch(*br.body, &sel, &br);
 }
 
-// Runs the first branch of a selector that applies. `none` is what happens when no branch
-// applies and there is no default (switch: an error; cond: go on).
+// A `when` that cannot be evaluated (a syntax error such as the documented
+// `${prompt_value} == 1` when nothing was pressed, which reads ` == 1`; a ReferenceError)
+// is a warning and counts as false: the document goes on as if the condition did not hold
+// (docs/swml-coverage.md, "Runtime errors").
+bool holds(Call& c, std::string_view when, SourcePos pos) {
+  auto cond = c.expressions().condition(when, c.scope());
+  if (cond) return *cond;
+  Error e = cond.error();
+  e.pos = pos;
+  e.message += "; taken as false";
+  c.warn(std::move(e));
+  return false;
+}
+
+// Runs the first branch of a selector that applies. When none applies and there is no
+// default the document goes on with the next step: for `switch` that is a warning
+// (relay_script_method_no_matching_condition), as SignalWire's transfer example expects.
 asio::awaitable<Flow> run_selector(Call& c, const swml::Selector& sel, const char* method) {
   if (sel.kind == swml::Selector::Kind::cond) {
     for (const auto& br : sel.branches) {
-      bool take = br.is_default;
-      if (!take) {
-        auto cond = c.expressions().condition(br.match, c.scope());
-        if (!cond) {
-          Error e = cond.error();
-          e.pos = br.pos;
-          co_return Flow::fail(std::move(e));
-        }
-        take = *cond;
-      }
-      if (take) co_return co_await run_body(c, br);
+      if (br.is_default || holds(c, br.match, br.pos)) co_return co_await run_body(c, sel, br);
     }
     co_return Flow::next();
   }
@@ -35,13 +40,15 @@ asio::awaitable<Flow> run_selector(Call& c, const swml::Selector& sel, const cha
     if (br.is_default) {
       fallback = &br;
     } else if (br.match == value) {
-      co_return co_await run_body(c, br);
+      co_return co_await run_body(c, sel, br);
     }
   }
-  if (fallback) co_return co_await run_body(c, *fallback);
-  co_return Flow::fail(ErrorCode::method_no_matching_condition,
-                       std::string(method) + ": no case matches " + sel.variable + " = '" +
-                           value + "' and there is no default");
+  if (fallback) co_return co_await run_body(c, sel, *fallback);
+  c.warn(Error{ErrorCode::method_no_matching_condition,
+               std::string(method) + ": no case matches " + sel.variable + " = '" + value +
+                   "' and there is no default; going on with the next step",
+               {}});
+  co_return Flow::next();
 }
 
 }  // namespace
@@ -54,9 +61,7 @@ asio::awaitable<Flow> goto_(Call& c, const swml::Step& step) {
   std::string target = get_string(*args, "label");
   // `when` is a bare JS condition: read it from the unexpanded arguments.
   if (step.args.contains("when") && !step.args["when"].is_null()) {
-    auto cond = c.expressions().condition(to_text(step.args["when"]), c.scope());
-    if (!cond) co_return Flow::fail(cond.error());
-    if (!*cond) co_return Flow::next();
+    if (!holds(c, to_text(step.args["when"]), {})) co_return Flow::next();
   }
   auto max = get_number(*args, "max", 100, "goto");
   if (!max) co_return Flow::fail(max.error());
@@ -91,11 +96,12 @@ asio::awaitable<Flow> execute(Call& c, const swml::Step& step) {
   if (!params.is_object())
     co_return Flow::fail(ErrorCode::method_parameter_invalid_value,
                          "execute: params must be an object");
+  params = params_as_strings(std::move(params));
   Flow flow = co_await c.call_destination(dest, std::move(params));
   if (flow.kind != Flow::Kind::next) co_return flow;
   // on_return runs first, then result (the order is not documented by SignalWire).
   if (step.on_return) {
-    flow = co_await c.run_block(*step.on_return);
+    flow = co_await c.run_branch(*step.on_return, nullptr, nullptr);
     if (flow.kind != Flow::Kind::next) co_return flow;
   }
   if (step.selector) co_return co_await run_selector(c, *step.selector, "execute.result");
@@ -118,6 +124,7 @@ asio::awaitable<Flow> transfer(Call& c, const swml::Step& step) {
   if (!params.is_object())
     co_return Flow::fail(ErrorCode::method_parameter_invalid_value,
                          "transfer: params must be an object");
+  params = params_as_strings(std::move(params));
   co_return Flow::transfer(get_string(*args, "dest"), std::move(params));
 }
 

@@ -1,7 +1,7 @@
 // `play`: play sounds (say:, silence:, ring:, URLs) through the inbound leg's media.
 // Answers first; with auto_answer false it plays as early media (183 with SDP) instead. A
-// sound that cannot be played is logged as a warning and the document goes on (SWML reports
-// it as a script warning, not a failure).
+// sound that cannot be played is a warning (Call::warn) and the document goes on (SWML
+// reports it as a script warning, not a failure).
 #include "args.hpp"
 #include "methods.hpp"
 #include "media_args.hpp"
@@ -12,15 +12,21 @@ namespace swmld::engine::methods {
 Result<call::PlayRequest> play_request(Call& c, const Value& args, const char* key_url,
                                        const char* key_urls, const char* method) {
   call::PlayRequest req;
-  req.urls = get_strings(args, key_urls);
-  if (req.urls.empty()) req.urls = get_strings(args, key_url);
-  if (req.urls.empty())
-    return make_error(ErrorCode::method_parameter_missing,
-                      std::string(method) + ": nothing to play");
-  for (const auto& u : req.urls) {
-    if (u.rfind("say:", 0) == 0 && u.find_first_not_of(' ', 4) == std::string::npos)
-      return make_error(ErrorCode::method_parameter_invalid_value,
-                        std::string(method) + ": 'say:' has no text to speak");
+  std::vector<std::string> urls = get_strings(args, key_urls);
+  if (urls.empty()) urls = get_strings(args, key_url);
+  // Sounds that expand to nothing (a variable with no value) cannot be played: a warning,
+  // like any sound that fails to play, and the step goes on without them (SignalWire's
+  // set/unset example: "this play statement emits an error because `systems` is undefined").
+  for (auto& u : urls) {
+    if (u.find_first_not_of(' ') == std::string::npos) {
+      c.warn(Error{ErrorCode::method_parameter_invalid_value,
+                   std::string(method) + ": a sound is empty; skipped", {}});
+    } else if (u.rfind("say:", 0) == 0 && u.find_first_not_of(' ', 4) == std::string::npos) {
+      c.warn(Error{ErrorCode::method_parameter_invalid_value,
+                   std::string(method) + ": 'say:' has no text to speak; skipped", {}});
+    } else {
+      req.urls.push_back(std::move(u));
+    }
   }
   auto volume = get_number(args, "volume", 0, method);
   if (!volume) return volume.error();
@@ -34,6 +40,7 @@ Result<call::PlayRequest> play_request(Call& c, const Value& args, const char* k
 
 asio::awaitable<std::string> play_and_wait(Call& c, const call::PlayRequest& req,
                                            const std::function<bool()>& interrupt) {
+  if (req.urls.empty()) co_return std::string("nothing to play");
   call::MediaControl* media = c.inbound().media();
   if (!media) co_return std::string("this call has no media");
   auto result = std::make_shared<std::optional<std::string>>();
@@ -68,7 +75,8 @@ asio::awaitable<Flow> play(Call& c, const swml::Step& step) {
   c.post_callback(status_url, "calling.call.play", {{"control_id", control_id}, {"state", "playing"}});
   std::string error = co_await play_and_wait(c, *req, nullptr);
   if (c.hung_up()) co_return Flow::end();
-  if (!error.empty()) c.log(spdlog::level::warn, "play: {}", error);
+  if (!error.empty() && !req->urls.empty())
+    c.warn(Error{ErrorCode::method_execute_failed, "play: " + error, {}});
   c.post_callback(status_url, "calling.call.play",
                   {{"control_id", control_id}, {"state", error.empty() ? "finished" : "error"}});
   co_return Flow::next();

@@ -59,7 +59,8 @@ asio::awaitable<Flow> prompt(Call& c, const swml::Step& step) {
   auto& dtmf = c.inbound().digits();
   std::string error = co_await play_and_wait(c, *req, [&dtmf] { return !dtmf.empty(); });
   if (c.hung_up()) co_return Flow::end();
-  if (!error.empty()) c.log(spdlog::level::warn, "prompt: {}", error);
+  if (!error.empty() && !req->urls.empty())
+    c.warn(Error{ErrorCode::method_execute_failed, "prompt: " + error, {}});
 
   std::string digits;
   std::string terminator;

@@ -81,9 +81,44 @@ TEST_F(ExpressionTest, WholePathKeepsTheVariableType) {
 TEST_F(ExpressionTest, EmbeddedPlaceholdersAreStringifiedAndConcatenated) {
   EXPECT_EQ(expand("n=${count} p=${price} f=${flag} x=${nothing}."), "n=3 p=9.5 f=true x=.");
   EXPECT_EQ(expand("sum ${1+1} and ${2.5*2}"), "sum 2 and 5");
-  EXPECT_EQ(expand("list ${nums} obj ${items[0]}"), R"(list [1,2,3] obj {"name":"a"})");
-  EXPECT_EQ(expand("js ${[1, 2]} ${({k: 'v'})} ${null}|${undefined}"), R"(js [1,2] {"k":"v"} |)");
+  // Arrays and objects read as JavaScript's String() writes them (issue #11, point 11):
+  // paths and JavaScript results alike.
+  EXPECT_EQ(expand("list ${nums} obj ${items[0]}"), "list 1,2,3 obj [object Object]");
+  EXPECT_EQ(expand("js ${[1, 2]} ${({k: 'v'})} ${null}|${undefined}"), "js 1,2 [object Object] |");
+  EXPECT_EQ(expand("nested ${[1, [2, null], 'x']}"), "nested 1,2,,x");
   EXPECT_EQ(expand("big ${1e21} small ${1/3}"), "big 1e+21 small 0.3333333333333333");
+}
+
+TEST_F(ExpressionTest, ArrayOfWordsInTextReadsLikeJavaScript) {
+  Value vars = {{"items", Value::array({"drill bit", "drill"})}};
+  ExpressionEngine engine;
+  Value empty = Value::object();
+  Scope sc{&empty, &vars, &empty, &empty};
+  EXPECT_EQ(engine.expand("say: ${items}", sc).value(), "say: drill bit,drill");
+  EXPECT_EQ(engine.expand("say: ${items.join(' and ')}", sc).value(), "say: drill bit and drill");
+  EXPECT_EQ(engine.expand("say: ${items.concat([])}", sc).value(), "say: drill bit,drill");
+  // The whole string keeps the array.
+  EXPECT_EQ(engine.expand("${items}", sc).value(), vars["items"]);
+}
+
+TEST_F(ExpressionTest, FailedPlaceholdersBecomeWarningsWhenAsked) {
+  ExpressionEngine engine;
+  Value empty = Value::object();
+  Scope sc{&empty, &empty, &empty, &empty};
+  std::vector<Error> warnings;
+  auto v = engine.expand(Value{{"a", "x ${nosuch.toUpperCase()} y"}, {"b", "${nosuch()}"}}, sc,
+                         &warnings);
+  ASSERT_TRUE(v);
+  EXPECT_EQ((*v)["a"], "x  y");
+  EXPECT_TRUE((*v)["b"].is_null());
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_EQ(warnings[0].code, ErrorCode::js_eval_error);
+  EXPECT_NE(warnings[0].message.find("ReferenceError"), std::string::npos) << warnings[0].message;
+  // A malformed placeholder is not a value that failed: the expansion fails.
+  warnings.clear();
+  EXPECT_FALSE(engine.expand(Value("x ${never closed"), sc, &warnings));
+  // Without the list, an evaluation failure fails the expansion, as before.
+  EXPECT_FALSE(engine.expand(Value("${nosuch()}"), sc));
 }
 
 TEST_F(ExpressionTest, DollarAndPercentFormsAreInterchangeable) {
