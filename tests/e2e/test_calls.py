@@ -84,13 +84,18 @@ def hangup_busy_before_answer_is_486(workdir):
 
 @case
 def runtime_error_before_answer_is_500(workdir):
-    doc = "- set: {x: \"${nosuch()}\"}\n- answer\n"
+    # A failing ${} is a warning (the document goes on); a transfer to a section that does
+    # not exist ends the call: 500 before answer.
+    doc = "- set: {x: \"${nosuch()}\", t: nowhere}\n- transfer: {dest: \"${t}\"}\n- answer\n"
     with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
         res = sipp(workdir, "uac_invite_500.xml", s.port)
         assert res.rc == 0, res.out
         time.sleep(0.2)
-        errors = [r for r in s.records() if r.get("level") == "error"]
+        warnings = [r for r in s.records() if r.get("level") == "warning"]
         assert any("relay_script_js_eval_error" in r["msg"] and "doc.yaml:1:" in r["msg"]
+                   for r in warnings), warnings
+        errors = [r for r in s.records() if r.get("level") == "error"]
+        assert any("relay_script_section_parameter_undefined" in r["msg"] and "doc.yaml:2:" in r["msg"]
                    for r in errors), errors
 
 

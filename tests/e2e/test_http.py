@@ -70,7 +70,10 @@ sections:
         sub = json.loads(http.requests("/sub")[0]["body"])
         nxt = json.loads(http.requests("/next")[0]["body"])
         revealed = json.loads(http.requests("/vars")[0]["body"])
-    assert sub["params"] == {"a": 4} and sub["vars"]["step"] == "one", sub
+    # params scalars arrive as strings (the execute page's payload: "some_info": "12345");
+    # call_state is "answered" after `answer`, as that payload shows.
+    assert sub["params"] == {"a": "4"} and sub["vars"]["step"] == "one", sub
+    assert sub["call"]["call_state"] == "answered", sub["call"]
     assert nxt["params"] == {"why": "moved"} and nxt["vars"]["return_value"] == 40, nxt
     assert revealed == {"rv": 40, "why": "moved", "seen": "one"}, revealed  # whole-value: a number
 
