@@ -1,5 +1,7 @@
 // The data of every SWML calling method: property names, types, enums and ranges, taken from
-// swml-reference.md §9 and the official JSON Schema (tests/schema). Behaviour lives elsewhere.
+// swml-reference.md §9, the official JSON Schema (tests/schema) and, where they are newer,
+// SignalWire's current method pages (docs/swml-coverage.md lists those). Behaviour lives
+// elsewhere.
 #include "swmld/swml/method_table.hpp"
 
 #include <vector>
@@ -232,6 +234,7 @@ constexpr PropSpec pay_props[] = {
     p("payment_connector_url", t_str, true),
     p("charge_amount", t_str),
     p("currency", t_str),
+    p("description", t_str),
     e("input", "dtmf"),
     p("language", t_str),
     r("max_attempts", t_int, 1, inf),
