@@ -384,6 +384,7 @@ Value StepParser::parse_properties(std::span<const PropSpec> props, bool open, c
       case Check::destinations:
       case Check::destination_groups:
       case Check::transcribe_action:
+      case Check::conference_stream:
         append_member(out, entry.key, parse_structural(*spec, entry, where, depth, scope, parts));
         break;
       default:
