@@ -234,7 +234,8 @@ constexpr PropSpec join_conference_props[] = {
     e("trim", "trim-silence,do-not-trim"),
     p("coach", t_str),
     // The page documents both event properties as space-separated lists ("start end join").
-    event_words("status_callback_event", "start,end,join,leave,mute,hold,modify,speaker,announcement"),
+    event_words("status_callback_event",
+                "start,end,join,leave,mute,hold,modify,speaker,announcement"),
     e("status_callback_event_type", "cxml,laml,relay"),
     p("status_callback", t_str),
     e("status_callback_method", "GET,POST"),

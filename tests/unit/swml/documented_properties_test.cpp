@@ -51,7 +51,8 @@ TEST(DocumentedProperties, ConnectToAStreamTakesTheStreamSettings) {
                       "        authorization_bearer_token: secret\n"
                       "        custom_parameters: {session: abc}\n"),
             Lines{});
-  EXPECT_EQ(errors_of("    - connect: {to: 'stream:wss://x', realtime: yes, status_url_method: PUT}\n"),
+  EXPECT_EQ(errors_of("    - connect: {to: 'stream:wss://x', realtime: yes, "
+                      "status_url_method: PUT}\n"),
             (Lines{"4:49 relay_script_element_wrong_type: connect: property 'realtime' must be a "
                    "boolean, not a string",
                    "4:73 relay_script_method_parameter_invalid_value: connect: property "
