@@ -493,6 +493,20 @@ TEST(LoaderErrors, MethodUndefinedSuggestsTheClosestName) {
   EXPECT_EQ(first_message(wrap_main("    - zzzzzz\n")), "unknown method 'zzzzzz'");
 }
 
+// `say` is not a method; the closest name, `pay`, would send a caller to take payments.
+TEST(LoaderErrors, SayAsAMethodPointsToPlaySay) {
+  auto text = wrap_main("    - say: {text: Hello from SignalWire}\n");
+  EXPECT_EQ(first_error(text), "4:7 relay_script_method_undefined");
+  EXPECT_EQ(first_message(text),
+            "unknown method 'say'; to speak text use play: \"say:Hello from SignalWire\"");
+  EXPECT_EQ(first_message(wrap_main("    - say: Hi\n")),
+            "unknown method 'say'; to speak text use play: \"say:Hi\"");
+  EXPECT_EQ(first_message(wrap_main("    - say\n")),
+            "unknown method 'say'; to speak text use play: \"say:<text>\"");
+  EXPECT_EQ(first_message(wrap_main("    - say: {voice: x}\n")),
+            "unknown method 'say'; to speak text use play: \"say:<text>\"");
+}
+
 TEST(LoaderErrors, TwoMethodsInOneStep) {
   EXPECT_EQ(first_error(wrap_main("    - answer: {}\n      hangup: {}\n")),
             "5:7 relay_script_element_invalid_value");
