@@ -1,8 +1,9 @@
-// HTTP document fetch: request, signing, retries, Content-Type check, validation, cache.
+// HTTP document fetch: request, signing, retries, validation (whatever the Content-Type), cache.
 #include "document_fetcher.hpp"
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include <spdlog/spdlog.h>
 
@@ -24,6 +25,41 @@ std::string header(const std::vector<std::pair<std::string, std::string>>& heade
   for (const auto& [k, v] : headers)
     if (lower(k) == name) return v;
   return {};
+}
+
+// The media type of the Content-Type header, lower case, without parameters or spaces.
+std::string media_type(const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string type = lower(header(headers, "content-type"));
+  type = type.substr(0, type.find(';'));
+  type.erase(std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
+             type.end());
+  return type;
+}
+
+bool is_swml_type(const std::string& type) {
+  return type == "application/json" || type == "application/yaml" || type == "text/yaml" ||
+         type == "text/x-yaml" || type == "application/x-yaml";
+}
+
+// The first bytes of a body for a one-line log message: printable ASCII as it is, anything
+// else (line breaks, control bytes, non-ASCII) as \n or \xNN, so no byte can break the line
+// or the terminal.
+std::string body_start(std::string_view body) {
+  constexpr std::size_t max = 80;
+  std::string out;
+  for (char ch : body.substr(0, max)) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c >= 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02X", c);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return body.size() > max ? out + "..." : out;
 }
 
 class Handle final : public engine::HttpHandle {
@@ -50,19 +86,20 @@ Result<swml::DocumentPtr> parse_fetched_document(
   if (status < 200 || status >= 300)
     return make_error(ErrorCode::method_execute_failed,
                       "fetching " + shown + ": HTTP " + std::to_string(status));
-  std::string type = lower(header(headers, "content-type"));
-  type = type.substr(0, type.find(';'));
-  type.erase(std::remove_if(type.begin(), type.end(), [](unsigned char c) { return std::isspace(c); }),
-             type.end());
-  if (type != "application/json" && type != "application/yaml" && type != "text/yaml" &&
-      type != "text/x-yaml" && type != "application/x-yaml")
-    return make_error(ErrorCode::parse_error,
-                      "fetching " + shown + ": Content-Type '" + type +
-                          "' is not a SWML document (application/json, application/yaml or "
-                          "text/x-yaml)");
   swml::LoadOptions opts;
   opts.source_name = shown;
-  return swml::load_document(body, opts);
+  auto doc = swml::load_document(body, opts);
+  if (doc.ok()) return doc;
+  // The body decides, not the Content-Type: SignalWire's server examples (Express
+  // `res.send`, Flask returning a string) answer text/html. A SWML type, or a body shaped
+  // like a document, gets the loader's own error; anything else (an HTML error page, a JSON
+  // error object) is said not to be SWML at all.
+  std::string type = media_type(headers);
+  if (is_swml_type(type) || swml::has_document_shape(body)) return doc;
+  std::string what = type.empty() ? "no Content-Type" : "Content-Type '" + type + "'";
+  what += body.empty() ? ", empty body" : ", body starts '" + body_start(body) + "'";
+  return make_error(ErrorCode::parse_error,
+                    "fetching " + shown + ": the body is not a SWML document (" + what + ")");
 }
 
 int cache_seconds(const std::vector<std::pair<std::string, std::string>>& headers) {

@@ -1,6 +1,6 @@
 // Fetching SWML documents over HTTP (swml-reference §5): POST {call, vars, envs, params},
-// accept JSON or YAML by Content-Type, validate with the URL as the file name, cache by URL
-// when the server allows it (Cache-Control max-age). The parse step is shared with
+// accept JSON or YAML whatever the Content-Type, validate with the URL as the file name, cache
+// by URL when the server allows it (Cache-Control max-age). The parse step is shared with
 // `swmld simulate --http-fixture`, so fixtures and real servers take the same path.
 #pragma once
 
@@ -18,9 +18,11 @@
 namespace swmld::app {
 
 // An HTTP answer -> a validated document. Errors name the URL (credentials masked): transport
-// failures and non-2xx statuses are relay_script_method_execute_failed; a Content-Type other
-// than application/json, application/yaml, text/yaml, text/x-yaml is
-// relay_script_parse_error; an invalid document carries the loader's code and URL:line:col.
+// failures and non-2xx statuses are relay_script_method_execute_failed. Any Content-Type is
+// accepted for a body that is SWML (text/html included: that is what SignalWire's server
+// examples send); an invalid document carries the loader's code and URL:line:col. A body that
+// is no SWML document at all (an HTML error page) under a Content-Type other than JSON/YAML is
+// relay_script_parse_error naming the Content-Type and the body's first bytes (escaped).
 Result<swml::DocumentPtr> parse_fetched_document(
     const std::string& url, int status,
     const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,

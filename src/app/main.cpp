@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
                       "far end's answer to each REFER: 202:200, 202:486, 603, 202:timeout, "
                       "202:100,180,200, 202:terminated, 407, timeout (repeatable; last repeats)");
   sim_cmd->add_option("--http-fixture", sim.http_fixture,
-                      "folder of HTTP answers: DIR/<host>/<path> (+ optional .status file)");
+                      "folder of HTTP answers: DIR/<host>/<path>, with optional siblings "
+                      "<path>.status (the status code) and <path>.headers ('Name: value' lines; "
+                      "its Content-Type replaces the one guessed from the extension)");
   sim_cmd->add_flag("--realtime", sim.realtime, "wait real time (default: simulated time)");
   sim_cmd->add_option("--log-level", sim_log_level, "log level on stderr (default off)");
 

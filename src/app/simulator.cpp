@@ -2,6 +2,8 @@
 // as one JSON line and answers at once, as scripted by the command line.
 #include "simulator.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -83,8 +85,37 @@ Result<ReferOutcome> parse_outcome(const std::string& spec) {
   return o;
 }
 
-// Reads a fixture for `url`: <dir>/<host><path> (path "/" or empty: "index"); an optional
-// sibling "<file>.status" holds the HTTP status. Query strings are ignored.
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t");
+  if (b == std::string_view::npos) return {};
+  return std::string(s.substr(b, s.find_last_not_of(" \t") - b + 1));
+}
+
+// A fixture's own headers: "Name: value" lines (blank lines and `#` comments skipped), as an
+// HTTP server would send them. Lets a URL without an extension carry its Content-Type.
+Result<std::vector<std::pair<std::string, std::string>>> read_fixture_headers(
+    const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::string text = trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    auto colon = text.find(':');
+    if (colon == std::string::npos || trim(text.substr(0, colon)).empty())
+      return make_error(ErrorCode::element_invalid_value,
+                        "fixture " + path + " line " + std::to_string(n) +
+                            ": expected 'Name: value'");
+    headers.emplace_back(trim(text.substr(0, colon)), trim(text.substr(colon + 1)));
+  }
+  return headers;
+}
+
+// Reads a fixture for `url`: <dir>/<host><path> (path "/" or empty: "index"). Optional
+// siblings: "<file>.status" holds the HTTP status, "<file>.headers" the response headers
+// (read_fixture_headers); without a Content-Type there, the extension gives one. Query
+// strings are ignored.
 engine::HttpResponse fixture_response(const std::string& dir, const std::string& url) {
   engine::HttpResponse r;
   if (dir.empty()) {
@@ -108,14 +139,30 @@ engine::HttpResponse fixture_response(const std::string& dir, const std::string&
   }
   std::stringstream body;
   body << in.rdbuf();
+  std::string headers_path = path.string() + ".headers";
+  if (fs::exists(headers_path)) {
+    auto headers = read_fixture_headers(headers_path);
+    if (!headers) {
+      r.error = headers.error().message;
+      return r;
+    }
+    r.headers = std::move(*headers);
+  }
   r.body = body.str();
   r.status = 200;
   if (std::ifstream st(path.string() + ".status"); st) st >> r.status;
+  bool typed = std::any_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
+    std::string name = h.first;
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return name == "content-type";
+  });
   std::string ext = path.extension().string();
-  r.headers.emplace_back("content-type", ext == ".json"                    ? "application/json"
-                                         : (ext == ".yaml" || ext == ".yml" || ext == ".swml")
-                                             ? "application/yaml"
-                                             : "text/plain");
+  if (!typed)
+    r.headers.emplace(r.headers.begin(), "content-type",
+                      ext == ".json"                                          ? "application/json"
+                      : (ext == ".yaml" || ext == ".yml" || ext == ".swml") ? "application/yaml"
+                                                                              : "text/plain");
   return r;
 }
 

@@ -1,5 +1,6 @@
 // Nested step lists and the properties that hold them: cond items (canonical and positional),
-// switch cases, execute/connect `result`, on_return, connect.confirm and destinations.
+// switch cases, execute/connect `result`, on_return, connect.confirm and destinations, and
+// the nested settings of join_conference.stream.
 #include <algorithm>
 
 #include "step_parser.hpp"
@@ -68,6 +69,11 @@ Value StepParser::parse_structural(const PropSpec& spec, const MapEntry& entry,
     case Check::transcribe_action:
       check_live_action(v, where);
       return to_value(v);
+    case Check::conference_stream: {
+      Parts unused;  // stream settings hold no steps
+      return parse_properties(conference_stream_props(), false, v, label, diag_.pos(entry),
+                              depth, scope, unused);
+    }
     default:
       return to_value(v);
   }

@@ -156,6 +156,15 @@ Result<DocumentPtr> load_document(std::string_view text, const LoadOptions& opti
   return finish(std::move(diag.errors()), std::move(doc), all_errors);
 }
 
+bool has_document_shape(std::string_view text) {
+  if (text.size() > LoadOptions{}.max_bytes) return false;
+  std::vector<Error> problems;
+  auto tree = detail::parse_tree(text, "", detail::TreeLimits{}, problems);
+  if (!tree) return false;
+  const Node& root = **tree;
+  return (root.is_mapping() && root.find("sections")) || root.is_sequence();
+}
+
 Result<DocumentPtr> load_file(const std::string& path, std::vector<Error>* all_errors) {
   LoadOptions options;
   options.source_name = path;

@@ -1,5 +1,7 @@
 // The data of every SWML calling method: property names, types, enums and ranges, taken from
-// swml-reference.md §9 and the official JSON Schema (tests/schema). Behaviour lives elsewhere.
+// swml-reference.md §9, the official JSON Schema (tests/schema) and, where they are newer,
+// SignalWire's current method pages (docs/swml-coverage.md lists those). Behaviour lives
+// elsewhere.
 #include "swmld/swml/method_table.hpp"
 
 #include <vector>
@@ -134,8 +136,16 @@ constexpr PropSpec control_id_props[] = {p("control_id", t_str)};
       }(),                                                                                      \
       p("status_url", t_str)
 
+// Stream destinations (`to: stream:wss://...`). connect/index.mdx documents them on a single
+// `to` as well as per destination; they are accepted at the top level whatever the mode.
+#define SWMLD_CONNECT_STREAM                                                                   \
+  p("name", t_str), p("codec", t_str), p("realtime", t_bool),                                  \
+      e("status_url_method", "GET,POST"), p("authorization_bearer_token", t_str),              \
+      p("custom_parameters", t_obj)
+
 constexpr PropSpec connect_props[] = {
     SWMLD_CONNECT_COMMON,
+    SWMLD_CONNECT_STREAM,
     c("result", t_obj | t_arr, Check::result),
     p("to", t_str),
     c("serial", t_arr, Check::destinations),
@@ -146,13 +156,7 @@ constexpr PropSpec connect_dest_props[] = {
     SWMLD_CONNECT_COMMON,
     c("result", t_obj | t_arr, Check::result),
     p("to", t_str, true),
-    // Stream destinations (`to: stream:wss://...`).
-    p("name", t_str),
-    p("codec", t_str),
-    p("realtime", t_bool),
-    e("status_url_method", "GET,POST"),
-    p("authorization_bearer_token", t_str),
-    p("custom_parameters", t_obj)};
+    SWMLD_CONNECT_STREAM};
 
 constexpr PropSpec user_event_props[] = {p("event", t_obj, true)};
 
@@ -198,6 +202,20 @@ constexpr PropSpec live_action_props[] = {
 
 constexpr PropSpec join_room_props[] = {p("name", t_str, true)};
 
+// join_conference.mdx "join_conference.stream" (specs JoinConferenceStream).
+constexpr PropSpec conference_stream_props_[] = {
+    p("url", t_str, true),        p("name", t_str),     p("codec", t_str),
+    p("status_url", t_str),       e("status_url_method", "GET,POST"),
+    p("realtime", t_bool),        p("authorization_bearer_token", t_str),
+    p("custom_parameters", t_obj)};
+
+// A string of space-separated events, each one of `enums`.
+constexpr PropSpec event_words(std::string_view name, std::string_view enums) {
+  PropSpec s = c(name, t_str, Check::enum_words);
+  s.enums = enums;
+  return s;
+}
+
 constexpr PropSpec join_conference_props[] = {
     p("name", t_str, true),
     p("muted", t_bool),
@@ -215,13 +233,18 @@ constexpr PropSpec join_conference_props[] = {
     p("region", t_str),
     e("trim", "trim-silence,do-not-trim"),
     p("coach", t_str),
-    e("status_callback_event", "start,end,join,leave,mute,hold,modify,speaker,announcement"),
+    // The page documents both event properties as space-separated lists ("start end join").
+    event_words("status_callback_event",
+                "start,end,join,leave,mute,hold,modify,speaker,announcement"),
+    e("status_callback_event_type", "cxml,laml,relay"),
     p("status_callback", t_str),
     e("status_callback_method", "GET,POST"),
     p("recording_status_callback", t_str),
     e("recording_status_callback_method", "GET,POST"),
-    e("recording_status_callback_event", "in-progress,completed,absent"),
-    c("result", t_obj | t_arr, Check::result)};
+    event_words("recording_status_callback_event", "in-progress,completed,absent"),
+    e("recording_status_callback_event_type", "cxml,laml,relay"),
+    c("result", t_obj | t_arr, Check::result),
+    c("stream", t_obj, Check::conference_stream)};
 
 constexpr PropSpec enter_queue_props[] = {
     p("queue_name", t_str, true), p("transfer_after_bridge", t_str, true),
@@ -232,6 +255,7 @@ constexpr PropSpec pay_props[] = {
     p("payment_connector_url", t_str, true),
     p("charge_amount", t_str),
     p("currency", t_str),
+    p("description", t_str),
     e("input", "dtmf"),
     p("language", t_str),
     r("max_attempts", t_int, 1, inf),
@@ -250,7 +274,8 @@ constexpr PropSpec pay_props[] = {
 // AI agents: only the top level is checked; their sub-objects are large and evolve quickly.
 constexpr PropSpec ai_props[] = {
     p("prompt", t_obj, true),   p("global_data", t_obj), c("hints", t_arr, Check::none),
-    c("languages", t_arr, Check::object_list), p("params", t_obj), p("post_prompt", t_obj),
+    c("languages", t_arr, Check::object_list), p("multilingual", t_obj), p("params", t_obj),
+    p("post_prompt", t_obj),
     p("post_prompt_url", t_str), c("pronounce", t_arr, Check::object_list), p("SWAIG", t_obj)};
 
 constexpr PropSpec amazon_bedrock_props[] = {
@@ -259,6 +284,7 @@ constexpr PropSpec amazon_bedrock_props[] = {
 
 #undef SWMLD_SAY_PROPS
 #undef SWMLD_CONNECT_COMMON
+#undef SWMLD_CONNECT_STREAM
 
 template <std::size_t N>
 constexpr std::span<const PropSpec> props(const PropSpec (&a)[N]) {
@@ -339,6 +365,8 @@ std::span<const MethodSpec> all_methods() {
 }
 
 std::span<const PropSpec> connect_destination_props() { return props(connect_dest_props); }
+
+std::span<const PropSpec> conference_stream_props() { return props(conference_stream_props_); }
 
 bool allowed_in_confirm(std::string_view method) {
   // Schema ValidConfirmMethods, the stream methods the reference lists, and our `if`.

@@ -20,6 +20,21 @@ std::string suggestion(std::string_view word, std::span<const std::string_view> 
   return best.empty() ? std::string() : " (did you mean '" + best + "'?)";
 }
 
+// `say` reads like a method but is a form of play's sounds; the nearest method name, `pay`,
+// would point a caller at payments. Shows the step's own text when it is short and plain.
+std::string say_hint(const Node* args) {
+  const Node* text = args;
+  if (args && args->is_mapping()) {
+    const MapEntry* e = args->find("text");
+    text = e ? e->value.get() : nullptr;
+  }
+  std::string shown = "<text>";
+  if (text && text->is_string() && !text->str().empty() && text->str().size() <= 60 &&
+      text->str().find('"') == std::string::npos)
+    shown = text->str();
+  return "; to speak text use play: \"say:" + shown + "\"";
+}
+
 // A mapping node holding one entry, standing for a short form such as `play: "say:Hi"`.
 NodePtr wrap(std::string_view key, const Node& value) {
   auto map = std::make_shared<Node>();
@@ -128,8 +143,9 @@ std::optional<Step> StepParser::parse_step(const Node& item, int depth, const La
   if (!spec) {
     static const auto names = method_names();
     ErrorCode code = name.empty() ? ErrorCode::method_missing_name : ErrorCode::method_undefined;
+    std::string hint = name == "say" ? say_hint(args) : suggestion(name, names);
     diag_.add(code, name.empty() ? "a step needs a method name"
-                                 : "unknown method " + quote_text(name) + suggestion(name, names),
+                                 : "unknown method " + quote_text(name) + hint,
               step.pos);
     return std::nullopt;
   }
@@ -384,6 +400,7 @@ Value StepParser::parse_properties(std::span<const PropSpec> props, bool open, c
       case Check::destinations:
       case Check::destination_groups:
       case Check::transcribe_action:
+      case Check::conference_stream:
         append_member(out, entry.key, parse_structural(*spec, entry, where, depth, scope, parts));
         break;
       default:

@@ -244,7 +244,7 @@ bool check_value(const PropSpec& spec, const Node& v, std::string_view where, Di
   if (v.is_string() && mentions_expression(v.str())) return true;  // known only at run time
 
   if (v.is_string() && !spec.enums.empty() && spec.check != Check::enum_list &&
-      !in_enum(spec.enums, v.str())) {
+      spec.check != Check::enum_words && !in_enum(spec.enums, v.str())) {
     diag.add(ErrorCode::method_parameter_invalid_value,
              label + " must be one of " + enum_list(spec.enums) + " (got " + quote_text(v.str()) + ")",
              v);
@@ -286,6 +286,27 @@ bool check_value(const PropSpec& spec, const Node& v, std::string_view where, Di
     case Check::enum_list:
       check_item_strings(spec, v, where, diag);
       break;
+    case Check::enum_words: {
+      // One or more words separated by spaces; the first one not in the enum is reported.
+      std::string_view rest = v.str();
+      std::string bad;
+      bool any = false;
+      while (bad.empty()) {
+        auto start = rest.find_first_not_of(" \t");
+        if (start == std::string_view::npos) break;
+        rest.remove_prefix(start);
+        std::string_view word = rest.substr(0, rest.find_first_of(" \t"));
+        rest.remove_prefix(word.size());
+        any = true;
+        if (!in_enum(spec.enums, word)) bad = std::string(word);
+      }
+      if (!any || !bad.empty())
+        diag.add(ErrorCode::method_parameter_invalid_value,
+                 label + " must list events among " + enum_list(spec.enums) +
+                     ", separated by spaces (got " + quote_text(any ? bad : v.str()) + ")",
+                 v);
+      break;
+    }
     case Check::name_value_list:
       for (std::size_t i = 0; i < v.items.size(); ++i) {
         const Node& item = *v.items[i];

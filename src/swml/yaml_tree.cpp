@@ -141,11 +141,45 @@ Node::Kind kind_of(const Value& v) {
   return Node::Kind::string;
 }
 
+// yaml-cpp 0.7 does not report a quoted scalar that reaches the end of a text ending with a
+// line break: the rest of the document becomes the string. A closed scalar ends at its first
+// unescaped quote, so a quoted scalar (yaml-cpp's tag "!") with none after its opening quote
+// was never closed: the error names that quote. Each scalar is scanned from its own start.
+std::optional<Error> unclosed_quote(std::string_view text, const YAML::Mark& mark,
+                                    const std::string& tag, const std::string& source) {
+  if (tag != "!" || mark.pos < 0) return std::nullopt;
+  auto at = static_cast<std::size_t>(mark.pos);
+  auto is_quote = [&](std::size_t i) {
+    return i < text.size() && (text[i] == '"' || text[i] == '\'');
+  };
+  // A byte order mark yaml-cpp skipped is not counted in its positions.
+  if (!is_quote(at) && text.starts_with("\xEF\xBB\xBF")) at += 3;
+  if (!is_quote(at)) return std::nullopt;  // not where we expect (a tag before it): trust yaml-cpp
+  const char quote = text[at];
+  for (std::size_t i = at + 1; i < text.size(); ++i) {
+    if (quote == '"' && text[i] == '\\') {
+      ++i;  // `\"` and `\\` do not end a double-quoted string
+    } else if (text[i] == quote) {
+      if (quote == '\'' && i + 1 < text.size() && text[i + 1] == '\'') {
+        ++i;  // `''` is a quote inside a single-quoted string
+        continue;
+      }
+      return std::nullopt;
+    }
+  }
+  return make_error(ErrorCode::parse_error,
+                    std::string("syntax error: this ") + (quote == '"' ? "double" : "single") +
+                        "-quoted string is never closed (no " + quote +
+                        " before the end of the document)",
+                    SourcePos{source, mark.line + 1, mark.column + 1});
+}
+
 // Receives yaml-cpp's events and assembles Nodes. One instance parses one text.
 class TreeBuilder : public YAML::EventHandler {
  public:
-  TreeBuilder(const std::string& source, const TreeLimits& limits, std::vector<Error>& problems)
-      : source_(source), limits_(limits), problems_(problems) {}
+  TreeBuilder(std::string_view text, const std::string& source, const TreeLimits& limits,
+              std::vector<Error>& problems)
+      : text_(text), source_(source), limits_(limits), problems_(problems) {}
 
   NodePtr root() const { return root_; }
   bool saw_document() const { return documents_ > 0; }
@@ -183,6 +217,7 @@ class TreeBuilder : public YAML::EventHandler {
 
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& value) override {
+    if (auto unclosed = unclosed_quote(text_, mark, tag, source_)) throw Fatal{*unclosed};
     auto n = std::make_shared<Node>();
     set_pos(*n, mark);
     n->scalar = resolve(tag, value, mark);
@@ -333,6 +368,7 @@ class TreeBuilder : public YAML::EventHandler {
     add_value(std::move(f.node));
   }
 
+  std::string_view text_;
   const std::string& source_;
   const TreeLimits& limits_;
   std::vector<Error>& problems_;
@@ -375,19 +411,66 @@ std::optional<Error> check_utf8(std::string_view text, const std::string& source
   return std::nullopt;
 }
 
+// A second look at a text that failed to parse: an unclosed quote makes yaml-cpp fail later
+// and elsewhere (at the end of the text, or on what it read as a mapping key), so when the
+// text has one, that is the error to report. Only scalars are looked at; nothing is built.
+class QuoteFinder : public YAML::EventHandler {
+ public:
+  QuoteFinder(std::string_view text, const std::string& source) : text_(text), source_(source) {}
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
+                const std::string&) override {
+    if (auto unclosed = unclosed_quote(text_, mark, tag, source_)) throw Fatal{*unclosed};
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::string_view text_;
+  const std::string& source_;
+};
+
+std::optional<Error> find_unclosed_quote(std::string_view text, const std::string& source) {
+  // Without a final line break yaml-cpp stops at "illegal EOF in scalar", past the quote;
+  // with one it hands the scalar over and the quote is found. Positions do not move.
+  std::string padded(text);
+  if (!padded.ends_with('\n')) padded += '\n';
+  std::istringstream in{padded};
+  QuoteFinder finder(padded, source);
+  try {
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(finder)) {
+    }
+  } catch (const Fatal& f) {
+    return f.error;
+  } catch (const std::exception&) {
+    // Another syntax error first: the caller reports its own.
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<NodePtr> parse_tree(std::string_view text, const std::string& source_name,
                            const TreeLimits& limits, std::vector<Error>& problems) {
   if (auto bad = check_utf8(text, source_name)) return *bad;
   std::istringstream in{std::string(text)};
-  TreeBuilder builder(source_name, limits, problems);
+  TreeBuilder builder(text, source_name, limits, problems);
   try {
     YAML::Parser parser(in);
     if (parser.HandleNextDocument(builder)) parser.HandleNextDocument(builder);
   } catch (const Fatal& f) {
+    if (auto unclosed = find_unclosed_quote(text, source_name)) return *unclosed;
     return f.error;
   } catch (const YAML::ParserException& e) {
+    if (auto unclosed = find_unclosed_quote(text, source_name)) return *unclosed;
     // yaml-cpp's own depth guard reports "bad file"; say what it means.
     std::string msg = e.msg == "bad file" ? "the document nests too deeply" : "syntax error: " + printable(e.msg);
     return make_error(ErrorCode::parse_error, msg,

@@ -143,7 +143,8 @@ def fallback_url_and_bad_documents(workdir):
     with HttpTestServer() as http:
         http.script("/garbage", [{"action": "garbage"}])
         http.script("/fallback", [{"headers": YAML, "body": "- answer\n- hangup\n"}])
-        http.script("/html", [{"headers": {"Content-Type": "text/html"}, "body": "<html/>"}])
+        http.script("/html", [{"headers": {"Content-Type": "text/html"},
+                               "body": "<html><body>502 Bad Gateway</body></html>\n"}])
         with Swmld(workdir, [{"swml": http.url("/html"), "match": {"user": "html"}},
                              {"swml": http.url("/garbage"), "fallback": http.url("/fallback")}],
                    extra={"http": {"retries": 0}}) as s:
@@ -151,7 +152,27 @@ def fallback_url_and_bad_documents(workdir):
             assert res.rc == 0, res.out
             bad = sipp(workdir, "uac_invite_503.xml", s.port, service="html")
             assert bad.rc == 0, bad.out
-            assert "Content-Type 'text/html' is not a SWML document" in s.text()
+            assert ("the body is not a SWML document (Content-Type 'text/html', "
+                    "body starts '<html><body>502 Bad Gateway</body></html>") in s.text(), s.text()
+
+
+@case
+def documents_sent_as_text_html_run(workdir):
+    # SignalWire's server examples (Express res.send, Flask returning a string) answer
+    # text/html: the body decides. The route answers YAML, the executed URL JSON.
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    with HttpTestServer() as http:
+        http.script("/express", [{"headers": html, "body": (
+            "version: 1.0.0\nsections:\n  main:\n    - answer\n"
+            "    - execute: {dest: '%s'}\n    - hangup\n") % http.url("/flask")}])
+        http.script("/flask", [{"headers": html, "body": json.dumps({"sections": {"main": [
+            {"request": {"url": http.url("/vars"), "method": "POST", "body": {"ran": "flask"}}}]}})}])
+        with Swmld(workdir, [{"swml": http.url("/express")}]) as s:
+            res = sipp(workdir, "uac_wait_bye.xml", s.port)
+            assert res.rc == 0, res.out
+            http.wait_for(1, path="/vars")
+        revealed = json.loads(http.requests("/vars")[0]["body"])
+    assert revealed == {"ran": "flask"}, revealed
 
 
 @case

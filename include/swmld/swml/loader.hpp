@@ -22,6 +22,11 @@ struct LoadOptions {
 Result<DocumentPtr> load_document(std::string_view text, const LoadOptions& options,
                                   std::vector<Error>* all_errors = nullptr);
 
+// Whether `text` has the shape of a SWML document, valid or not: YAML or JSON that parses to a
+// mapping with `sections` (`version` optional) or to a list of steps (the short form). A
+// fetched body whose Content-Type does not say SWML is judged by this.
+bool has_document_shape(std::string_view text);
+
 // Reads a file and loads it; a missing or unreadable file is a parse_error naming the path.
 Result<DocumentPtr> load_file(const std::string& path, std::vector<Error>* all_errors = nullptr);
 

@@ -29,6 +29,7 @@ enum class Check : std::uint8_t {
   sound_or_sounds,  // one sound or a list (prompt.play)
   string_list,      // a list of strings
   enum_list,        // a list of strings, each one of the property's enum values
+  enum_words,       // one string of space-separated enum values (join_conference events)
   name_value_list,  // a list of {name, value} string pairs (connect.headers, pay.parameters)
   object_list,      // a list of objects, not validated further (pay.prompts, ai.languages)
   var_path,         // a bare variable path such as prompt_value (switch.variable)
@@ -42,6 +43,7 @@ enum class Check : std::uint8_t {
   destinations,     // connect.serial / connect.parallel: a list of destination objects
   destination_groups,  // connect.serial_parallel: a list of lists of destinations
   transcribe_action,   // live_transcribe.action / live_translate.action
+  conference_stream,   // join_conference.stream: a mapping of stream settings
 };
 
 struct PropSpec {
@@ -84,6 +86,9 @@ std::span<const MethodSpec> all_methods();
 
 // connect's per-destination properties (items of serial / parallel / serial_parallel).
 std::span<const PropSpec> connect_destination_props();
+
+// join_conference.stream's properties (the WebSocket stream attached to the conference).
+std::span<const PropSpec> conference_stream_props();
 
 // The methods a connect.confirm step list may use.
 bool allowed_in_confirm(std::string_view method);

@@ -367,6 +367,48 @@ TEST(LoaderErrors, ParseErrorHasPosition) {
   EXPECT_EQ(first_error("{\"sections\": {\"main\": [}}"), "1:24 relay_script_parse_error");
 }
 
+// yaml-cpp 0.7 lets a quoted string that is never closed run to the end of the text when the
+// text ends with a line break; the rest of the document would silently become that string.
+TEST(LoaderErrors, UnterminatedDoubleQuotedStringPointsAtItsOpeningQuote) {
+  auto text = wrap_main("    - play: \"say:hello\n    - hangup\n");
+  EXPECT_EQ(first_error(text), "4:13 relay_script_parse_error");
+  EXPECT_EQ(first_message(text),
+            "syntax error: this double-quoted string is never closed (no \" before the end of "
+            "the document)");
+  // An escaped quote does not close it.
+  EXPECT_EQ(first_error(wrap_main("    - play: \"say:hello\\\"\n")),
+            "4:13 relay_script_parse_error");
+  // A key, and a string followed by blank lines only.
+  EXPECT_EQ(first_error(wrap_main("    - play: {\"url: say:x}\n")),
+            "4:14 relay_script_parse_error");
+  EXPECT_EQ(first_error(wrap_main("    - hangup\n    - play: \"say:x\n\n\n")),
+            "5:13 relay_script_parse_error");
+  // yaml-cpp's own errors for it (at the end of the text, or a "mapping key" for JSON) give
+  // way to the quote's position.
+  EXPECT_EQ(first_error(wrap_main("    - play: \"say:hello")), "4:13 relay_script_parse_error");
+  EXPECT_EQ(first_error("{\"sections\": {\"main\": [{\"play\": \"say:hi}]}}\n"),
+            "1:33 relay_script_parse_error");
+  // After a byte order mark and a multi-byte character (positions are not byte offsets).
+  EXPECT_EQ(first_error("\xEF\xBB\xBF" +
+                        wrap_main("    - play: \"say:h\xC3\xA9llo\"\n    - play: \"say:x\n")),
+            "5:13 relay_script_parse_error");
+}
+
+TEST(LoaderErrors, UnterminatedSingleQuotedStringPointsAtItsOpeningQuote) {
+  EXPECT_EQ(first_error(wrap_main("    - play: 'say:it''s\n    - hangup\n")),
+            "4:13 relay_script_parse_error");
+}
+
+TEST(Loader, ClosedQuotedStringsOverSeveralLinesLoad) {
+  auto doc = ok(wrap_main("    - play: \"say:hello\n      world \\\"quoted\\\" \\\\\"\n"
+                          "    - play: 'say:it''s\n\n      fine'\n"
+                          "    - play: \"say:a \\\n      b\"\n"));
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(main_step(doc, 0).args["url"], "say:hello world \"quoted\" \\");
+  EXPECT_EQ(main_step(doc, 1).args["url"], "say:it's\nfine");
+  EXPECT_EQ(main_step(doc, 2).args["url"], "say:a b");
+}
+
 TEST(LoaderErrors, EmptyDocument) {
   EXPECT_EQ(first_error(""), "1:1 relay_script_parse_error");
   EXPECT_EQ(first_error("# only a comment\n"), "1:1 relay_script_parse_error");
@@ -449,6 +491,20 @@ TEST(LoaderErrors, MethodUndefinedSuggestsTheClosestName) {
   EXPECT_EQ(first_error(text), "4:7 relay_script_method_undefined");
   EXPECT_EQ(first_message(text), "unknown method 'plya' (did you mean 'play'?)");
   EXPECT_EQ(first_message(wrap_main("    - zzzzzz\n")), "unknown method 'zzzzzz'");
+}
+
+// `say` is not a method; the closest name, `pay`, would send a caller to take payments.
+TEST(LoaderErrors, SayAsAMethodPointsToPlaySay) {
+  auto text = wrap_main("    - say: {text: Hello from SignalWire}\n");
+  EXPECT_EQ(first_error(text), "4:7 relay_script_method_undefined");
+  EXPECT_EQ(first_message(text),
+            "unknown method 'say'; to speak text use play: \"say:Hello from SignalWire\"");
+  EXPECT_EQ(first_message(wrap_main("    - say: Hi\n")),
+            "unknown method 'say'; to speak text use play: \"say:Hi\"");
+  EXPECT_EQ(first_message(wrap_main("    - say\n")),
+            "unknown method 'say'; to speak text use play: \"say:<text>\"");
+  EXPECT_EQ(first_message(wrap_main("    - say: {voice: x}\n")),
+            "unknown method 'say'; to speak text use play: \"say:<text>\"");
 }
 
 TEST(LoaderErrors, TwoMethodsInOneStep) {
