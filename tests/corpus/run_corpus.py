@@ -154,6 +154,14 @@ def summary(results, table, supported):
     out.append("|---|---|---|")
     for m, c in sorted(uses.items(), key=lambda kv: (-kv[1], kv[0])):
         out.append(f"| `{m}` | {c} | {stops.get(m, 0)} |")
+    given = [r for r in acc if EXPECT_RUN.get(r["name"], ([],))[0]]
+    if given:
+        out.append("")
+        out.append("Run with input (they wait for it):")
+        out.append("")
+        for r in given:
+            extra, _, why = EXPECT_RUN[r["name"]]
+            out.append(f"- `{r['name']}`: `{' '.join(extra)}`: {r['run']} ({why})")
     if others:
         out.append("")
         out.append("Other outcomes:")
