@@ -35,6 +35,13 @@ std::string say_hint(const Node* args) {
   return "; to speak text use play: \"say:" + shown + "\"";
 }
 
+// `reply` and `receive` are methods of messaging SWML (documents run for an inbound SMS),
+// which swmld, a calling server, does not run; SignalWire's first page shows `reply`.
+std::string messaging_hint() {
+  return "; it is a method of messaging SWML (documents run for inbound SMS/MMS), which swmld "
+         "does not run";
+}
+
 // A mapping node holding one entry, standing for a short form such as `play: "say:Hi"`.
 NodePtr wrap(std::string_view key, const Node& value) {
   auto map = std::make_shared<Node>();
@@ -143,7 +150,9 @@ std::optional<Step> StepParser::parse_step(const Node& item, int depth, const La
   if (!spec) {
     static const auto names = method_names();
     ErrorCode code = name.empty() ? ErrorCode::method_missing_name : ErrorCode::method_undefined;
-    std::string hint = name == "say" ? say_hint(args) : suggestion(name, names);
+    std::string hint = name == "say"                          ? say_hint(args)
+                       : (name == "reply" || name == "receive") ? messaging_hint()
+                                                                : suggestion(name, names);
     diag_.add(code, name.empty() ? "a step needs a method name"
                                  : "unknown method " + quote_text(name) + hint,
               step.pos);

@@ -48,6 +48,8 @@ EXPECT_CHECK = {
 EXPECT_MESSAGE = [
     # `- say: …` means `play: "say:…"` (AI-written examples use it a lot).
     (r"unknown method 'say'", r'play: "say:'),
+    # SignalWire's first page shows a messaging document (`reply`).
+    (r"unknown method 'reply'", r"messaging SWML"),
 ]
 
 # Documents that do not simply run to their end (or to an unsupported method) with no input:

@@ -507,6 +507,17 @@ TEST(LoaderErrors, SayAsAMethodPointsToPlaySay) {
             "unknown method 'say'; to speak text use play: \"say:<text>\"");
 }
 
+// SignalWire's first page shows a messaging document (`reply`); swmld runs calling ones.
+TEST(LoaderErrors, MessagingMethodsSayTheyAreMessaging) {
+  auto text = wrap_main("    - reply: \"Thanks for your message!\"\n");
+  EXPECT_EQ(first_error(text), "4:7 relay_script_method_undefined");
+  EXPECT_EQ(first_message(text),
+            "unknown method 'reply'; it is a method of messaging SWML (documents run for "
+            "inbound SMS/MMS), which swmld does not run");
+  EXPECT_NE(first_message(wrap_main("    - receive: {}\n")).find("messaging SWML"),
+            std::string::npos);
+}
+
 TEST(LoaderErrors, TwoMethodsInOneStep) {
   EXPECT_EQ(first_error(wrap_main("    - answer: {}\n      hangup: {}\n")),
             "5:7 relay_script_element_invalid_value");
