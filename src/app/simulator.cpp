@@ -119,7 +119,7 @@ Result<std::vector<std::pair<std::string, std::string>>> read_fixture_headers(
 engine::HttpResponse fixture_response(const std::string& dir, const std::string& url) {
   engine::HttpResponse r;
   if (dir.empty()) {
-    r.error = "no fixture for " + url + " (pass --http-fixture DIR)";
+    r.error = "no fixture for " + mask_credentials(url) + " (pass --http-fixture DIR)";
     return r;
   }
   auto scheme = url.find("://");
@@ -128,13 +128,13 @@ engine::HttpResponse fixture_response(const std::string& dir, const std::string&
   if (auto at = rest.find('@'); at != std::string::npos && at < rest.find('/')) rest = rest.substr(at + 1);
   if (rest.empty() || rest.back() == '/') rest += "index";
   if (rest.find("..") != std::string::npos) {
-    r.error = "fixture path for " + url + " contains '..'";
+    r.error = "fixture path for " + mask_credentials(url) + " contains '..'";
     return r;
   }
   fs::path path = fs::path(dir) / rest;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    r.error = "no fixture file " + path.string() + " for " + url;
+    r.error = "no fixture file " + path.string() + " for " + mask_credentials(url);
     return r;
   }
   std::stringstream body;
@@ -310,7 +310,7 @@ class SimPoster final : public engine::EventPoster {
  public:
   explicit SimPoster(ActionLog& log) : log_(log) {}
   void post_event(const std::string& url, Value body) override {
-    log_.write({{"action", "callback"}, {"url", url}, {"body", std::move(body)}});
+    log_.write({{"action", "callback"}, {"url", mask_credentials(url)}, {"body", std::move(body)}});
   }
 
  private:

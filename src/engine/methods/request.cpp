@@ -99,7 +99,9 @@ asio::awaitable<Flow> request(Call& c, const swml::Step& step) {
   for (const char* k : {"request_result", "request_response_code", "request_response_headers",
                         "request_response_body", "request_response"})
     vars.erase(k);
-  vars["request_url"] = req.url;
+  // Credentials in the URL (user:pass@) stay out of the variables: they travel on to every
+  // document fetched later (the POST body's `vars`), to logs and to `simulate` output.
+  vars["request_url"] = mask_credentials(req.url);
 
   HttpResponse resp;
   if (!c.ports().http) {
