@@ -27,6 +27,76 @@ namespace {
 std::atomic<Format> g_format{Format::text};  // written once at start-up
 std::atomic<std::uint64_t> g_dropped_lines{0};  // every background sink's drops
 
+// Text lines are written as printable UTF-8, whatever the message holds: a SIP peer's
+// Call-ID or URI can carry invalid UTF-8, an ESC sequence that rewrites an operator's terminal,
+// or a line break that fakes a log line. Control characters, bytes that are not valid UTF-8
+// and line breaks inside a message become `\xNN`; the line's own end stays. JSON lines are
+// already escaped by their formatter.
+void append_printable(std::string_view in, spdlog::memory_buf_t& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto escape = [&out](unsigned char c) {
+    const char e[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    out.append(e, e + 4);
+  };
+  std::size_t i = 0;
+  const std::size_t n = in.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(in[i]);
+    if ((c >= 0x20 && c < 0x7f) || c == '\t') {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    // The length of a valid UTF-8 sequence starting here (RFC 3629), 0 if none.
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;  // no UTF-16 surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    }
+    bool ok = len > 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto b = static_cast<unsigned char>(in[i + k]);
+      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xbf);
+    }
+    if (ok) {
+      out.append(in.data() + i, in.data() + i + len);
+      i += len;
+    } else {
+      escape(c);
+      ++i;
+    }
+  }
+}
+
+class TextFormatter final : public spdlog::formatter {
+ public:
+  TextFormatter() : inner_(std::make_unique<spdlog::pattern_formatter>(kPattern)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    spdlog::memory_buf_t line;
+    inner_->format(msg, line);
+    std::string_view text(line.data(), line.size());
+    const bool eol = !text.empty() && text.back() == '\n';
+    if (eol) text.remove_suffix(1);
+    append_printable(text, dest);
+    if (eol) dest.push_back('\n');
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<TextFormatter>();
+  }
+
+ private:
+  static constexpr const char* kPattern = "%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v";
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
 // A JSON-lines formatter. A message that is already a JSON object starting with
 // {"event": (see event()) is merged into the line; any other message becomes "msg".
 class JsonFormatter final : public spdlog::formatter {
@@ -211,7 +281,7 @@ void setup(Format format, spdlog::level::level_enum level, spdlog::sink_ptr sink
   if (format == Format::json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v");
+    logger->set_formatter(std::make_unique<TextFormatter>());
   }
   logger->set_level(level);
   logger->flush_on(spdlog::level::warn);

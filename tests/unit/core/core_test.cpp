@@ -1,4 +1,5 @@
 // Core utilities: error text, ids, structured log records, metrics rendering.
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -46,6 +47,34 @@ TEST(Log, EventInTextIsKeyValues) {
   EXPECT_NE(line.find("refer_result call=c1 route=r to_uri=sip:a@b sipfrags=[100,200] reason=\"two words\""),
             std::string::npos)
       << line;
+}
+
+// What a SIP peer puts in a Call-ID or a URI reaches the log: text lines stay printable
+// UTF-8 on one line (issue #12: "text lines printable"), JSON lines valid JSON.
+TEST(Log, TextLinesArePrintableUtf8OnOneLine) {
+  std::ostringstream out;
+  log::setup(log::Format::text, spdlog::level::info,
+             std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  spdlog::info("call x\xc3\x28\x1b[2J@h from \xff\xfe caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e "
+               "\xed\xa0\x80 line\r\nfake 2026-01-01 error\ttab\x7f");
+  spdlog::default_logger()->flush();
+  const std::string line = out.str();
+  EXPECT_NE(line.find("call x\\xc3(\\x1b[2J@h from \\xff\\xfe caf\xc3\xa9 \xe2\x82\xac "
+                      "\xf0\x9f\x93\x9e \\xed\\xa0\\x80 line\\x0d\\x0afake 2026-01-01 "
+                      "error\ttab\\x7f\n"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+}
+
+TEST(Log, JsonLinesStayValidJsonWithInvalidUtf8) {
+  std::ostringstream out;
+  log::setup(log::Format::json, spdlog::level::info,
+             std::make_shared<spdlog::sinks::ostream_sink_mt>(out));
+  spdlog::info("call x\xc3\x28\x1b[2J@h\nnext");
+  spdlog::default_logger()->flush();
+  Value v = Value::parse(out.str());
+  EXPECT_NE(v["msg"].get<std::string>().find("\x1b[2J"), std::string::npos);
 }
 
 TEST(Log, EventInJsonIsOneObjectWithContextFields) {

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Hostile bytes in SIP messages (issue #12): what a peer puts in a Call-ID, a URI, a display
+name or a header reaches swmld's log; every log line stays valid UTF-8 without control
+characters (text format: no ESC sequence reaches an operator's terminal, no line break fakes
+a log line) or valid JSON (json format), and the document still runs."""
+
+import json
+import socket
+import time
+
+from e2e import Swmld, case, run
+
+BAD = b"\xff\xfe\x1b[31mred\x07"
+
+
+def hostile_invite(port):
+    """Sends an INVITE full of hostile bytes; returns the status lines received."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    lp = str(s.getsockname()[1]).encode()
+    msg = (b"INVITE sip:swml@127.0.0.1:" + str(port).encode() + b" SIP/2.0\r\n"
+           b"Via: SIP/2.0/UDP 127.0.0.1:" + lp + b";branch=z9hG4bK-hostile\r\n"
+           b"Max-Forwards: 70\r\n"
+           b"From: \"" + BAD + b"\" <sip:u%ff@127.0.0.1>;tag=1\r\n"
+           b"To: <sip:swml@127.0.0.1>\r\n"
+           b"Call-ID: x\xc3\x28\x1b[2J\r\nfake@h\r\n"
+           b"CSeq: 1 INVITE\r\n"
+           b"Contact: <sip:u@127.0.0.1:" + lp + b">\r\n"
+           b"X-Evil: " + BAD + b"\r\n"
+           b"Content-Length: 0\r\n\r\n")
+    s.sendto(msg, ("127.0.0.1", port))
+    s.settimeout(2)
+    codes = []
+    try:
+        while not any(c >= 200 for c in codes):
+            data = s.recvfrom(65535)[0]
+            codes.append(int(data.split(b" ", 2)[1]))
+    except socket.timeout:
+        pass
+    # The Call-ID held a line break: Sofia takes the part before it (x\xc3(\x1b[2J).
+    call_id = b"x\xc3\x28\x1b[2J"
+    return codes, call_id
+
+
+def check_log(raw, fmt):
+    lines = [l for l in raw.split(b"\n") if l]
+    assert len(lines) > 5, raw[:2000]
+    for l in lines:
+        text = l.decode("utf-8")  # raises on invalid UTF-8
+        assert all(ord(c) >= 0x20 or c == "\t" for c in text), repr(l)
+        assert "\x7f" not in text, repr(l)
+        if fmt == "json":
+            json.loads(text)
+    return lines
+
+
+def run_case(workdir, fmt):
+    doc = '- set: {who: "${call.from} ${call.headers[0].value}"}\n- hangup\n'
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc},
+               extra={"logging": {"level": "debug", "format": fmt}}) as s:
+        codes, call_id = hostile_invite(s.port)
+        time.sleep(0.3)
+    assert codes and codes[-1] == 480, codes  # the document ran: hangup before answer
+    with open(s.log_path, "rb") as f:
+        raw = f.read()
+    lines = check_log(raw, fmt)
+    if fmt == "text":
+        # The Call-ID is in the log, escaped.
+        assert any(b"x\\xc3(\\x1b[2J" in l for l in lines), [l for l in lines if b"INVITE" in l]
+
+
+@case
+def hostile_bytes_in_text_log_lines_are_escaped(workdir):
+    run_case(workdir, "text")
+
+
+@case
+def hostile_bytes_in_json_log_lines_stay_valid_json(workdir):
+    run_case(workdir, "json")
+
+
+if __name__ == "__main__":
+    run()
