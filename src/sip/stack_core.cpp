@@ -1,6 +1,9 @@
 // StackCore: the SIP thread's loop, nua set-up and teardown, and routing of nua events.
 #include "stack_core.hpp"
 
+#include <cctype>
+#include <string_view>
+
 #include <spdlog/spdlog.h>
 
 #include "incoming.hpp"
@@ -252,11 +255,56 @@ std::string StackCore::local_host(const ListenAddress& via, sip_t const* sip) co
   return via.host;
 }
 
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+// Why an INVITE cannot be taken whatever its document says (RFC 3261 §8.2.3, RFC 4475
+// invut and sdp01): a body that is not SDP is 415 with the Accept we take; an Accept that
+// excludes SDP leaves us no answer the caller could read, 406. 0 when the INVITE is fine.
+int unacceptable_invite(sip_t const* sip) {
+  if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
+    const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
+    if (!type || !iequals(type, "application/sdp")) return 415;
+  }
+  if (sip->sip_accept) {
+    for (sip_accept_t const* a = sip->sip_accept; a; a = a->ac_next) {
+      if (!a->ac_type) return 0;  // an empty Accept header: nothing excluded
+      std::string_view t = a->ac_type;
+      if (iequals(t, "application/sdp") || iequals(t, "application/*") || iequals(t, "*/*"))
+        return 0;
+    }
+    return 406;
+  }
+  return 0;
+}
+
+}  // namespace
+
 void StackCore::on_new_invite(nua_handle_t* nh, sip_t const* sip) {
   if (draining_) {
     std::string retry = std::to_string(config_.drain_retry_after_s);
     nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua_),
                 SIPTAG_RETRY_AFTER_STR(retry.c_str()), TAG_END());
+    return;  // the handle goes with its terminated state
+  }
+  if (int code = sip ? unacceptable_invite(sip) : 0) {
+    spdlog::debug("sip: INVITE {} refused with {} before routing: {}",
+                 sip->sip_call_id && sip->sip_call_id->i_id ? sip->sip_call_id->i_id : "-", code,
+                 code == 415 ? "its body is not application/sdp" : "its Accept excludes application/sdp");
+    if (code == 415) {
+      nua_respond(nh, SIP_415_UNSUPPORTED_MEDIA, NUTAG_WITH_THIS(nua_),
+                  SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+    } else {
+      nua_respond(nh, SIP_406_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua_),
+                  SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+    }
     return;  // the handle goes with its terminated state
   }
   IncomingCall info = copy_incoming(nua_, sip);

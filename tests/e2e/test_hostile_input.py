@@ -5,6 +5,8 @@ characters (text format: no ESC sequence reaches an operator's terminal, no line
 a log line) or valid JSON (json format), and the document still runs."""
 
 import json
+import os
+import re
 import socket
 import time
 
@@ -67,6 +69,50 @@ def run_case(workdir, fmt):
     if fmt == "text":
         # The Call-ID is in the log, escaped.
         assert any(b"x\\xc3(\\x1b[2J" in l for l in lines), [l for l in lines if b"INVITE" in l]
+
+
+TORTURE = os.environ.get("SWMLD_TORTURE", os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "rfc4475-torture"))
+
+
+def send_torture(port, name):
+    """Sends RFC 4475's `name`.dat over UDP, its top Via pointing back at us; returns the
+    responses received (full texts) until a final one or 1.5 s of silence."""
+    with open(os.path.join(TORTURE, name + ".dat"), "rb") as f:
+        data = f.read()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    lines = data.split(b"\r\n")
+    for i, line in enumerate(lines):
+        if re.match(rb"(?i)^(via|v)\s*:", line):
+            lines[i] = re.sub(rb"SIP\s*/\s*2\.0\s*/\s*\w+\s+[^;,\s]+",
+                              b"SIP/2.0/UDP 127.0.0.1:%d" % s.getsockname()[1], line, count=1)
+            break
+    s.sendto(b"\r\n".join(lines), ("127.0.0.1", port))
+    s.settimeout(1.5)
+    out = []
+    try:
+        while not out or not re.match(rb"SIP/2.0 [2-6]", out[-1]):
+            out.append(s.recvfrom(65535)[0])
+    except socket.timeout:
+        pass
+    return [o.decode("latin-1") for o in out]
+
+
+@case
+def invite_with_a_body_we_cannot_read_is_415_and_one_refusing_sdp_is_406(workdir):
+    # RFC 4475 invut (Content-Type application/unknownformat) and sdp01 (Accept:
+    # text/nobodyKnowsThis): refused before any document runs (it would answer 486).
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": "- hangup: {reason: busy}\n"}) as s:
+        invut = send_torture(s.port, "invut")
+        sdp01 = send_torture(s.port, "sdp01")
+        esc01 = send_torture(s.port, "esc01")  # a valid INVITE: the document runs
+    assert invut and invut[-1].startswith("SIP/2.0 415 "), invut
+    assert re.search(r"(?mi)^Accept:\s*application/sdp\s*$", invut[-1]), invut[-1]
+    assert sdp01 and sdp01[-1].startswith("SIP/2.0 406 "), sdp01
+    assert esc01 and esc01[-1].startswith("SIP/2.0 486 "), esc01
+    ran = [r["msg"] for r in s.records() if " route=" in r.get("msg", "") and "ended:" in r["msg"]]
+    assert len(ran) == 1 and "sip_call_id=esc01." in ran[0], ran
 
 
 @case
