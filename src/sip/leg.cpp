@@ -237,11 +237,9 @@ void LegImpl::on_event(nua_event_t event, int status, char const* phrase, nua_t*
     case nua_i_notify:
       if (status < 300) on_notify(sip);  // >= 300: Sofia refused it (e.g. 481 unknown id)
       break;
-    case nua_i_info:
+    case nua_i_info:  // an application method (StackCore): answered here
+      nua_respond(nh_, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());
       on_info(sip);
-      break;
-    case nua_i_refer:  // transfers of us are not supported
-      nua_respond(nh_, SIP_603_DECLINE, NUTAG_WITH_THIS(nua), TAG_END());
       break;
     case nua_i_options:  // in-dialog OPTIONS (an application method, see StackCore)
       nua_respond(nh_, SIP_200_OK, NUTAG_WITH_THIS(nua), TAG_END());

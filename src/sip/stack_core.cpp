@@ -14,7 +14,11 @@
 namespace swmld::sip {
 namespace {
 
-constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY, INFO";
+// What we take as a UAS. Not REFER: we send REFERs but are never transferred ourselves, and
+// Sofia answers an out-of-dialog REFER it lets through with a NOTIFY of its own before any
+// response (nua_refer_server_report): a reflection a spoofed source could aim anywhere.
+// Outside the list, nta answers 405 (with this Allow) before any usage is created.
+constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, INFO";
 constexpr const char* kAccept = "application/sdp, message/sipfrag, application/dtmf-relay";
 
 // Runs queued work or timers from a Sofia callback: nothing may throw into Sofia.
@@ -123,7 +127,9 @@ std::string StackCore::create_nua() {
                     SIPTAG_USER_AGENT_STR(config_.user_agent.c_str()),
                     SIPTAG_ALLOW_STR(kAllow),
                     SIPTAG_SUPPORTED_STR(""),        // no timer, no 100rel: decided, see docs
-                    NUTAG_APPL_METHOD("OPTIONS, REFER"),
+                    // Answered here, not by Sofia: OPTIONS (drain state); INFO (200 in a
+                    // dialog, 481 outside one, where Sofia would say 200).
+                    NUTAG_APPL_METHOD("OPTIONS, INFO"),
                     NUTAG_AUTOANSWER(0),
                     NUTAG_AUTOALERT(0),
                     NUTAG_AUTOACK(1),
@@ -222,7 +228,7 @@ void StackCore::dispatch(nua_event_t event, int status, char const* phrase, nua_
 }
 
 void StackCore::respond_out_of_dialog(nua_event_t event, nua_handle_t* nh) {
-  // OPTIONS and REFER are application methods: answer them here. Sofia has already answered
+  // OPTIONS and INFO are application methods: answer them here. Sofia has already answered
   // the others. Either way the handle was created for this request only.
   if (event == nua_i_options) {
     if (draining_) {
@@ -232,8 +238,9 @@ void StackCore::respond_out_of_dialog(nua_event_t event, nua_handle_t* nh) {
     } else {
       nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), SIPTAG_ACCEPT_STR(kAccept), TAG_END());
     }
-  } else if (event == nua_i_refer) {
-    nua_respond(nh, SIP_603_DECLINE, NUTAG_WITH_THIS(nua_), TAG_END());
+  } else if (event == nua_i_info) {
+    // INFO belongs to an INVITE dialog (RFC 6086); none matches this one (RFC 3261 §12.2.2).
+    nua_respond(nh, SIP_481_NO_TRANSACTION, NUTAG_WITH_THIS(nua_), TAG_END());
   }
   nua_handle_destroy(nh);
 }

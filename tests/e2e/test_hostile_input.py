@@ -115,6 +115,53 @@ def invite_with_a_body_we_cannot_read_is_415_and_one_refusing_sdp_is_406(workdir
     assert len(ran) == 1 and "sip_call_id=esc01." in ran[0], ran
 
 
+def out_of_dialog(port, method, to_tag=""):
+    """Sends one request outside any dialog; returns everything received in 2 s (responses
+    and any request swmld sends back to the Contact)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    lp = s.getsockname()[1]
+    to = "<sip:swml@127.0.0.1>" + (";tag=" + to_tag if to_tag else "")
+    extra = "Refer-To: <sip:victim@192.0.2.1>\r\n" if method == "REFER" else ""
+    body = "Signal=5\r\nDuration=160\r\n" if method == "INFO" else ""
+    ctype = "Content-Type: application/dtmf-relay\r\n" if body else ""
+    msg = ("%s sip:swml@127.0.0.1:%d SIP/2.0\r\n"
+           "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-ood-%s-%s\r\n"
+           "Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.1>;tag=abc\r\nTo: %s\r\n"
+           "Call-ID: ood-%s-%s@h\r\nCSeq: 1 %s\r\nContact: <sip:a@127.0.0.1:%d>\r\n"
+           "%s%sContent-Length: %d\r\n\r\n%s") % (
+        method, port, lp, method, to_tag, to, method, to_tag, method, lp, extra, ctype,
+        len(body), body)
+    s.sendto(msg.encode(), ("127.0.0.1", port))
+    s.settimeout(2)
+    got = []
+    try:
+        while True:
+            got.append(s.recvfrom(65535)[0].decode("latin-1"))
+    except socket.timeout:
+        pass
+    return [g.split("\r\n", 1)[0] for g in got], got
+
+
+@case
+def out_of_dialog_refer_and_info_get_no_reflection_and_the_right_code(workdir):
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": "- hangup\n"}) as s:
+        refer, refer_raw = out_of_dialog(s.port, "REFER")
+        refer_tag, _ = out_of_dialog(s.port, "REFER", "t1")
+        info, _ = out_of_dialog(s.port, "INFO")
+        info_tag, _ = out_of_dialog(s.port, "INFO", "t2")
+        bye_tag, _ = out_of_dialog(s.port, "BYE", "t3")
+    # A REFER is refused with 405 and nothing else: no NOTIFY to its Contact (a spoofed
+    # source could aim that anywhere), whatever its To tag.
+    assert refer == ["SIP/2.0 405 Method Not Allowed"], refer
+    assert re.search(r"(?mi)^Allow:.*\bINVITE\b", refer_raw[0]) and "REFER" not in \
+        re.search(r"(?mi)^Allow:(.*)$", refer_raw[0]).group(1), refer_raw[0]
+    assert refer_tag == ["SIP/2.0 405 Method Not Allowed"], refer_tag
+    # No dialog for an INFO (or a BYE) outside one: 481.
+    for got in (info, info_tag, bye_tag):
+        assert len(got) == 1 and got[0].startswith("SIP/2.0 481 "), (info, info_tag, bye_tag)
+
+
 @case
 def hostile_bytes_in_text_log_lines_are_escaped(workdir):
     run_case(workdir, "text")
