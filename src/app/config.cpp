@@ -107,11 +107,15 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   TRY(r.known_keys(root, "", {"sip", "rtp", "media", "routes", "http", "callbacks", "limits",
                               "refer", "logging", "metrics", "envs", "shutdown", "engine"}));
   if (auto s = root["sip"]) {
-    TRY(r.known_keys(s, "sip", {"listen", "public_address", "user_agent", "ring"}));
+    TRY(r.known_keys(s, "sip", {"listen", "public_address", "user_agent", "ring",
+                                "tcp_idle_timeout", "message_timeout", "max_message_bytes"}));
     TRY(r.read_list(s, "listen", "sip", c.sip_listen));
     TRY(r.read(s, "public_address", "sip", c.sip_public_address));
     TRY(r.read(s, "user_agent", "sip", c.sip_user_agent));
     TRY(r.read(s, "ring", "sip", c.sip_ring));
+    TRY(r.read(s, "tcp_idle_timeout", "sip", c.sip_tcp_idle_timeout_s));
+    TRY(r.read(s, "message_timeout", "sip", c.sip_message_timeout_s));
+    TRY(r.read(s, "max_message_bytes", "sip", c.sip_max_message_bytes));
   }
   if (auto s = root["rtp"]) {
     media::MediaConfig& m = c.media;
@@ -356,6 +360,12 @@ Status validate(const Config& c) {
       c.log_level != "warn" && c.log_level != "error" && c.log_level != "off")
     return config_error("logging.level", "must be trace, debug, info, warn, error or off");
   if (c.max_calls < 1) return config_error("limits.max_calls", "must be at least 1");
+  if (!(c.sip_tcp_idle_timeout_s >= 1 && c.sip_tcp_idle_timeout_s <= 86400))
+    return config_error("sip.tcp_idle_timeout", "must be 1 to 86400 seconds");
+  if (!(c.sip_message_timeout_s >= 1 && c.sip_message_timeout_s <= 600))
+    return config_error("sip.message_timeout", "must be 1 to 600 seconds");
+  if (c.sip_max_message_bytes < 4096 || c.sip_max_message_bytes > (1u << 22))
+    return config_error("sip.max_message_bytes", "must be 4096 to 4194304");
   if (c.max_cps <= 0) return config_error("limits.max_cps", "must be positive");
   if (c.max_steps < 1) return config_error("limits.max_steps", "must be at least 1");
   if (c.refer_notify_timeout <= 0 || c.refer_notify_timeout > 3600)

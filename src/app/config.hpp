@@ -38,6 +38,9 @@ struct Config {
   std::string sip_public_address;
   std::string sip_user_agent = "swmld/0.1";
   bool sip_ring = true;    // 180 Ringing when a document starts
+  double sip_tcp_idle_timeout_s = 600;  // a TCP connection with no message for this long is closed
+  double sip_message_timeout_s = 32;    // a message still incomplete after this closes its connection
+  std::size_t sip_max_message_bytes = 64 * 1024;  // larger messages are refused
 
   // rtp and media: RTP ports, codecs and threads; audio files, cache, TTS workers, DTMF
   media::MediaConfig media;

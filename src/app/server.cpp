@@ -231,6 +231,9 @@ class Server::Impl {
     sc.listen = config_.sip_listen;
     sc.public_address = config_.sip_public_address;
     sc.user_agent = config_.sip_user_agent;
+    sc.tcp_idle_timeout_ms = static_cast<unsigned>(config_.sip_tcp_idle_timeout_s * 1000);
+    sc.message_timeout_ms = static_cast<unsigned>(config_.sip_message_timeout_s * 1000);
+    sc.max_message_bytes = static_cast<unsigned>(config_.sip_max_message_bytes);
     auto stack = sip::Stack::create(sc);
     if (!stack) return stack.error();
     stack_ = std::move(*stack);

@@ -28,6 +28,7 @@ class SipExecutor;
 #include <sofia-sip/su_log.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 #pragma GCC diagnostic pop

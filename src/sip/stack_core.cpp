@@ -138,6 +138,9 @@ std::string StackCore::create_nua() {
                     NUTAG_EARLY_MEDIA(0),
                     NUTAG_ENABLEMESSAGE(0),
                     TAG_IF(config_.udp_rmem_bytes > 0, TPTAG_UDP_RMEM(config_.udp_rmem_bytes)),
+                    TPTAG_IDLE(config_.tcp_idle_timeout_ms),
+                    TPTAG_TIMEOUT(config_.message_timeout_ms),
+                    NTATAG_MAXSIZE(config_.max_message_bytes),
                     TAG_END());
   if (!nua_) {
     std::string names;

@@ -7,6 +7,7 @@ a log line) or valid JSON (json format), and the document still runs."""
 import json
 import os
 import re
+import select
 import socket
 import time
 
@@ -160,6 +161,56 @@ def out_of_dialog_refer_and_info_get_no_reflection_and_the_right_code(workdir):
     # No dialog for an INFO (or a BYE) outside one: 481.
     for got in (info, info_tag, bye_tag):
         assert len(got) == 1 and got[0].startswith("SIP/2.0 481 "), (info, info_tag, bye_tag)
+
+
+@case
+def tcp_garbage_half_messages_and_huge_messages_are_closed(workdir):
+    # sip.message_timeout bounds a message that never completes, sip.max_message_bytes a
+    # message without end, sip.tcp_idle_timeout a connection Sofia stopped reading after a
+    # non-SIP line (it used to sit in CLOSE-WAIT with its descriptor for ever).
+    extra = {"sip": {"tcp_idle_timeout": 3, "message_timeout": 2, "max_message_bytes": 8192},
+             "logging": {"level": "info", "format": "json"}}
+    with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": "- hangup\n"}, extra=extra) as s:
+        fds = lambda: len(os.listdir("/proc/%d/fd" % s.proc.pid))
+        before = fds()
+        conns = {}
+        for name, payload in (("garbage", b"HELLO WORLD\r\n\r\n"),
+                              ("half", b"INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/TCP 1.2.3.4"),
+                              ("huge", None)):
+            c = socket.create_connection(("127.0.0.1", s.port))
+            if payload is None:
+                c.setblocking(False)
+                try:
+                    c.send(b"A" * 1000000)  # no CRLF: a message without end
+                except OSError:
+                    pass
+            else:
+                c.sendall(payload)
+            conns[c] = name
+        t0 = time.time()
+        closed = {}
+        while len(closed) < len(conns) and time.time() - t0 < 10:
+            ready, _, _ = select.select([c for c in conns if conns[c] not in closed], [], [], 0.1)
+            for c in ready:
+                try:
+                    data = c.recv(65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    closed[conns[c]] = time.time() - t0
+        assert set(closed) == {"garbage", "half", "huge"}, closed
+        assert closed["huge"] < 1.5, closed
+        assert 1.5 <= closed["half"] < 4, closed
+        assert closed["garbage"] < 5.5, closed
+        for c in conns:
+            c.close()
+        deadline = time.time() + 3
+        while fds() > before and time.time() < deadline:
+            time.sleep(0.1)
+        assert fds() <= before, (before, fds())
+        # Ordinary calls still work.
+        codes, _ = hostile_invite(s.port)
+        assert codes and codes[-1] == 480, codes
 
 
 @case

@@ -33,6 +33,14 @@ struct StackConfig {
   // datagrams and the far end retransmits: a 300 ms stall at 1,300 calls/s lost 4,010
   // datagrams and failed 561 calls; with 4 MiB none (docs/performance.md).
   unsigned udp_rmem_bytes = 4u << 20;
+  // Bounds on what a peer can hold (TCP): a connection with no complete message for
+  // `tcp_idle_timeout_ms` is closed (TPTAG_IDLE); a message still incomplete after
+  // `message_timeout_ms` closes its connection (TPTAG_TIMEOUT: slow or broken senders, a
+  // non-SIP line after which Sofia stops reading); a message larger than `max_message_bytes`
+  // is refused and its connection closed (NTATAG_MAXSIZE; Sofia's default is 2 MiB).
+  unsigned tcp_idle_timeout_ms = 600'000;
+  unsigned message_timeout_ms = 32'000;
+  unsigned max_message_bytes = 64u << 10;
 };
 
 // One inbound INVITE, copied out of the message on the SIP thread. Immutable afterwards.
