@@ -81,6 +81,25 @@ TEST(Config, ValidateNamesTheKey) {
   EXPECT_NE(validate(c).error().message.find("'rtp.codecs'"), std::string::npos);
 }
 
+TEST(Config, SipTcpBoundsFromFileAndChecked) {
+  auto c = load_config(write("tcp.yaml", "sip: {tcp_idle_timeout: 30, message_timeout: 5, "
+                                         "max_message_bytes: 16384}\nroutes: [{swml: a.yaml}]\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->sip_tcp_idle_timeout_s, 30);
+  EXPECT_EQ(c->sip_message_timeout_s, 5);
+  EXPECT_EQ(c->sip_max_message_bytes, 16384u);
+  EXPECT_TRUE(validate(*c));
+  Config bad = *c;
+  bad.sip_max_message_bytes = 100;
+  EXPECT_NE(validate(bad).error().message.find("'sip.max_message_bytes'"), std::string::npos);
+  bad = *c;
+  bad.sip_message_timeout_s = 0;
+  EXPECT_NE(validate(bad).error().message.find("'sip.message_timeout'"), std::string::npos);
+  bad = *c;
+  bad.sip_tcp_idle_timeout_s = 0.5;
+  EXPECT_NE(validate(bad).error().message.find("'sip.tcp_idle_timeout'"), std::string::npos);
+}
+
 TEST(Config, EngineModeFromFileAndEnvironmentAndChecked) {
   Config defaults;
   EXPECT_EQ(defaults.engine_mode, "sip_thread");
