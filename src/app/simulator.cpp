@@ -2,8 +2,9 @@
 // as one JSON line and answers at once, as scripted by the command line.
 #include "simulator.hpp"
 
+#include <strings.h>
+
 #include <algorithm>
-#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -152,10 +153,7 @@ engine::HttpResponse fixture_response(const std::string& dir, const std::string&
   r.status = 200;
   if (std::ifstream st(path.string() + ".status"); st) st >> r.status;
   bool typed = std::any_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
-    std::string name = h.first;
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return name == "content-type";
+    return strcasecmp(h.first.c_str(), "content-type") == 0;
   });
   std::string ext = path.extension().string();
   if (!typed)

@@ -38,15 +38,17 @@ void append_printable(std::string_view in, spdlog::memory_buf_t& out) {
     const char e[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
     out.append(e, e + 4);
   };
+  auto plain = [](unsigned char c) { return (c >= 0x20 && c < 0x7f) || c == '\t'; };
   std::size_t i = 0;
   const std::size_t n = in.size();
   while (i < n) {
+    // Printable ASCII, almost every line whole, is copied a run at a time.
+    std::size_t run = i;
+    while (run < n && plain(static_cast<unsigned char>(in[run]))) ++run;
+    out.append(in.data() + i, in.data() + run);
+    i = run;
+    if (i == n) break;
     const auto c = static_cast<unsigned char>(in[i]);
-    if ((c >= 0x20 && c < 0x7f) || c == '\t') {
-      out.push_back(static_cast<char>(c));
-      ++i;
-      continue;
-    }
     // The length of a valid UTF-8 sequence starting here (RFC 3629), 0 if none.
     std::size_t len = 0;
     unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range

@@ -26,6 +26,7 @@ class SipExecutor;
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_log.h>
+#include <sofia-sip/su_string.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/nta_tag.h>

@@ -1,9 +1,6 @@
 // StackCore: the SIP thread's loop, nua set-up and teardown, and routing of nua events.
 #include "stack_core.hpp"
 
-#include <cctype>
-#include <string_view>
-
 #include <spdlog/spdlog.h>
 
 #include "incoming.hpp"
@@ -267,27 +264,19 @@ std::string StackCore::local_host(const ListenAddress& via, sip_t const* sip) co
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 // Why an INVITE cannot be taken whatever its document says (RFC 3261 §8.2.3, RFC 4475
 // invut and sdp01): a body that is not SDP is 415 with the Accept we take; an Accept that
 // excludes SDP leaves us no answer the caller could read, 406. 0 when the INVITE is fine.
 int unacceptable_invite(sip_t const* sip) {
   if (sip->sip_payload && sip->sip_payload->pl_len > 0) {
     const char* type = sip->sip_content_type ? sip->sip_content_type->c_type : nullptr;
-    if (!type || !iequals(type, "application/sdp")) return 415;
+    if (!type || !su_casematch(type, "application/sdp")) return 415;
   }
   if (sip->sip_accept) {
     for (sip_accept_t const* a = sip->sip_accept; a; a = a->ac_next) {
       if (!a->ac_type) return 0;  // an empty Accept header: nothing excluded
-      std::string_view t = a->ac_type;
-      if (iequals(t, "application/sdp") || iequals(t, "application/*") || iequals(t, "*/*"))
+      if (su_casematch(a->ac_type, "application/sdp") || su_casematch(a->ac_type, "application/*") ||
+          su_casematch(a->ac_type, "*/*"))
         return 0;
     }
     return 406;
