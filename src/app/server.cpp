@@ -13,13 +13,11 @@
 #include <deque>
 #include <functional>
 #include <future>
-#include <map>
 #include <thread>
-
-#include <boost/asio/post.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "audio_fetcher.hpp"
@@ -41,7 +39,6 @@
 #include "swmld/http/host_policy.hpp"
 #include "swmld/media/service.hpp"
 #include "swmld/sip/stack.hpp"
-#include "swmld/swml/loader.hpp"
 
 namespace swmld::app {
 namespace {
