@@ -94,7 +94,7 @@ def reload_gives_new_calls_the_new_config_and_running_calls_keep_theirs(workdir)
     mport = e2e.free_port()
     with Swmld(workdir, [{"name": "main", "swml": "doc.yaml"}],
                extra={"metrics": {"listen": f"127.0.0.1:{mport}"}, "limits": {"max_calls": 50}},
-               documents={"doc.yaml": doc("sip:old@example.com", sleep_ms=2500)}) as s:
+               documents={"doc.yaml": doc("sip:old@example.com", sleep_ms=3000)}) as s:
         metrics = f"http://127.0.0.1:{mport}/metrics"
         t, out = background(workdir, s.port, name="running")
         wait_for(lambda: "source=127.0.0.1" in s.text(), "the first call did not start")
@@ -124,6 +124,9 @@ def reload_gives_new_calls_the_new_config_and_running_calls_keep_theirs(workdir)
         t.join(30)
         assert out["res"].rc == 0, "the running call did not finish: " + out["res"].out
         assert refer_to(out["res"]) == "sip:old@example.com"
+        # ...and it reached its REFER after the reload: it kept the document it started with.
+        old = [r for r in s.events("refer_result") if r.get("to_uri") == "sip:old@example.com"]
+        assert len(old) == 1 and old[0]["ts"] > rec["ts"], (old, rec)
         # logging.level info took effect: no per-call debug line for the calls after it.
         assert s.text().count("source=127.0.0.1") == 1, s.text()[-3000:]
         text = urllib.request.urlopen(metrics, timeout=5).read().decode()
