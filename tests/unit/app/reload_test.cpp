@@ -9,15 +9,12 @@
 #include "config.hpp"
 #include "reload.hpp"
 #include "route_table.hpp"
+#include "temp_files.hpp"
 
 namespace swmld::app {
 namespace {
 
-std::string write(const std::string& name, const std::string& text) {
-  std::string path = testing::TempDir() + name;
-  std::ofstream(path) << text;
-  return path;
-}
+using testing_files::write;
 
 const char* kDoc = "version: 1.0.0\nsections:\n  main:\n    - answer\n    - hangup\n";
 
