@@ -1,6 +1,8 @@
 // `swmld check`: the loader's errors for each file, nothing for a valid one.
 #include "check.hpp"
 
+#include "config.hpp"
+#include "route_table.hpp"
 #include "swmld/swml/loader.hpp"
 
 namespace swmld::app {
@@ -20,6 +22,30 @@ int check(const std::vector<std::string>& files, std::ostream& out, std::ostream
     for (const auto& e : errors) err << e.str() << '\n';
   }
   return rc;
+}
+
+int check_config(const std::string& file, std::ostream& out, std::ostream& err, bool quiet) {
+  // An error without a place is about this file (validate() knows keys, not lines).
+  auto report = [&](Error e) {
+    if (e.pos.file.empty()) e.pos.file = file;
+    err << e.str() << '\n';
+    return 1;
+  };
+  auto config = load_config(file);
+  if (!config) return report(config.error());
+  if (auto s = validate(*config); !s) return report(s.error());
+  std::vector<Error> document_errors;
+  auto routes = RouteTable::build(*config, &document_errors);
+  if (!routes) {
+    // Documents' own errors are located in their files, as `swmld check` prints them.
+    if (document_errors.empty()) return report(routes.error());
+    for (const auto& e : document_errors) err << e.str() << '\n';
+    return 1;
+  }
+  if (!quiet)
+    out << file << ": ok (" << (*routes)->size() << " route(s), " << (*routes)->documents()
+        << " document(s))\n";
+  return 0;
 }
 
 }  // namespace swmld::app

@@ -180,11 +180,13 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
           auto re = make_regex(mp + ".user_regex", m["user_regex"].as<std::string>(), m, file);
           if (!re) return re.error();
           route.match.user_regex = std::move(*re);
+          route.match.user_regex_text = m["user_regex"].as<std::string>();
         }
         if (m["to_user_regex"]) {
           auto re = make_regex(mp + ".to_user_regex", m["to_user_regex"].as<std::string>(), m, file);
           if (!re) return re.error();
           route.match.to_user_regex = std::move(*re);
+          route.match.to_user_regex_text = m["to_user_regex"].as<std::string>();
         }
         TRY(r.read_list(m, "source", mp, route.match.source));
       }

@@ -20,6 +20,7 @@ struct RouteMatch {
   std::optional<std::string> to_user;     // To user, exact
   std::optional<std::regex> to_user_regex;
   std::vector<std::string> source;        // source IPs or CIDR networks
+  std::string user_regex_text, to_user_regex_text;  // the regexes as written (to compare)
 };
 
 struct Route {

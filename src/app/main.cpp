@@ -17,11 +17,18 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("swmld ") + SWMLD_VERSION);
   app.require_subcommand(1);
 
-  auto* check_cmd = app.add_subcommand("check", "Validate SWML documents (YAML or JSON)");
+  auto* check_cmd = app.add_subcommand(
+      "check", "Validate SWML documents (YAML or JSON), or with --config a configuration file");
   std::vector<std::string> check_files;
+  std::string check_config;
   bool check_verbose = false;
-  check_cmd->add_option("FILE", check_files, "documents to check")->required();
+  auto* check_files_opt = check_cmd->add_option("FILE", check_files, "documents to check");
+  auto* check_config_opt = check_cmd->add_option(
+      "-c,--config", check_config,
+      "configuration file to check as `serve` would read it (with SWMLD_* variables), and the "
+      "documents of its file routes; nothing starts");
   check_cmd->add_flag("-v,--verbose", check_verbose, "print 'FILE: ok' for valid documents");
+  check_files_opt->excludes(check_config_opt);
 
   auto* sim_cmd = app.add_subcommand(
       "simulate", "Run a document on a simulated call; print one JSON line per action");
@@ -61,6 +68,12 @@ int main(int argc, char** argv) {
 
   if (check_cmd->parsed()) {
     swmld::log::setup(swmld::log::Format::text, spdlog::level::warn);
+    if (!check_config.empty())
+      return swmld::app::check_config(check_config, std::cout, std::cerr, !check_verbose);
+    if (check_files.empty()) {
+      std::cerr << "swmld check: give documents to check, or --config FILE\n";
+      return 2;
+    }
     return swmld::app::check(check_files, std::cout, std::cerr, !check_verbose);
   }
   if (sim_cmd->parsed()) {
@@ -68,11 +81,6 @@ int main(int argc, char** argv) {
     return swmld::app::simulate(sim, std::cout, std::cerr);
   }
   if (serve_cmd->parsed()) {
-    auto config = swmld::app::load_config(config_file);
-    if (!config) {
-      std::cerr << "swmld: " << config.error().str() << '\n';
-      return 2;
-    }
     std::vector<std::pair<std::string, std::string>> overrides;
     if (!serve_sip.empty()) {
       std::string joined;
@@ -83,15 +91,19 @@ int main(int argc, char** argv) {
     if (!serve_log_format.empty()) overrides.emplace_back("logging.format", serve_log_format);
     if (!serve_log_level.empty()) overrides.emplace_back("logging.level", serve_log_level);
     if (!serve_metrics.empty()) overrides.emplace_back("metrics.listen", serve_metrics);
-    for (const auto& [key, value] : overrides) {
-      auto s = swmld::app::apply_override(*config, key, value);
-      if (!s) {
-        std::cerr << "swmld: " << s.error().str() << '\n';
-        return 2;
-      }
-    }
-    if (auto s = swmld::app::validate(*config); !s) {
-      std::cerr << "swmld: " << s.error().str() << '\n';
+    // The file, then SWMLD_* variables, then the command line; again at each SIGHUP.
+    swmld::app::Server::ConfigSource read_config =
+        [config_file, overrides]() -> swmld::Result<swmld::app::Config> {
+      auto config = swmld::app::load_config(config_file);
+      if (!config) return config;
+      for (const auto& [key, value] : overrides)
+        if (auto s = swmld::app::apply_override(*config, key, value); !s) return s.error();
+      if (auto s = swmld::app::validate(*config); !s) return s.error();
+      return config;
+    };
+    auto config = read_config();
+    if (!config) {
+      std::cerr << "swmld: " << config.error().str() << '\n';
       return 2;
     }
     // Before any thread starts: every thread inherits the blocked signals, which only the
@@ -107,7 +119,7 @@ int main(int argc, char** argv) {
     } flush_logs_at_exit;
     int rc = 1;
     {
-      auto server = swmld::app::Server::start(std::move(*config));
+      auto server = swmld::app::Server::start(std::move(*config), read_config);
       if (!server) {
         spdlog::critical("cannot start: {}", server.error().str());
         return 1;

@@ -1,4 +1,4 @@
-// A minimal HTTP/1.1 server for /metrics and /healthz: one coroutine per connection, a read
+// A minimal HTTP/1.1 server for /metrics, /healthz and /readyz: one coroutine per connection, a read
 // timeout, a bounded request size, and nothing else (it is not a general web server).
 #include "metrics_server.hpp"
 
@@ -24,8 +24,8 @@ using tcp = asio::ip::tcp;
 class Server final : public MetricsServer, public std::enable_shared_from_this<Server> {
  public:
   Server(asio::io_context& io, std::function<std::string()> render,
-         const std::atomic<bool>& draining)
-      : io_(io), acceptor_(io), render_(std::move(render)), draining_(draining) {}
+         const std::atomic<bool>& draining, const std::atomic<bool>& ready)
+      : io_(io), acceptor_(io), render_(std::move(render)), draining_(draining), ready_(ready) {}
 
   Status listen(const std::string& where) {
     auto colon = where.rfind(':');
@@ -99,6 +99,13 @@ class Server final : public MetricsServer, public std::enable_shared_from_this<S
         res.result(draining ? http::status::service_unavailable : http::status::ok);
         res.set(http::field::content_type, "text/plain");
         res.body() = draining ? "draining\n" : "ok\n";
+      } else if (target == "/readyz") {
+        // Draining first: a server that stops is not ready, whatever it was before.
+        bool draining = draining_.load();
+        bool ready = !draining && ready_.load();
+        res.result(ready ? http::status::ok : http::status::service_unavailable);
+        res.set(http::field::content_type, "text/plain");
+        res.body() = draining ? "draining\n" : ready ? "ready\n" : "starting\n";
       } else {
         res.result(http::status::not_found);
         res.body() = "not found\n";
@@ -114,6 +121,7 @@ class Server final : public MetricsServer, public std::enable_shared_from_this<S
   tcp::acceptor acceptor_;
   std::function<std::string()> render_;
   const std::atomic<bool>& draining_;
+  const std::atomic<bool>& ready_;
 };
 
 }  // namespace
@@ -121,8 +129,9 @@ class Server final : public MetricsServer, public std::enable_shared_from_this<S
 Result<std::shared_ptr<MetricsServer>> MetricsServer::start(boost::asio::io_context& io,
                                                             const std::string& listen,
                                                             std::function<std::string()> render,
-                                                            const std::atomic<bool>& draining) {
-  auto s = std::make_shared<Server>(io, std::move(render), draining);
+                                                            const std::atomic<bool>& draining,
+                                                            const std::atomic<bool>& ready) {
+  auto s = std::make_shared<Server>(io, std::move(render), draining, ready);
   auto st = s->listen(listen);
   if (!st) return st.error();
   return std::shared_ptr<MetricsServer>(std::move(s));

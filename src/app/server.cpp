@@ -1,6 +1,7 @@
 // The daemon's object graph and the path of a call: admission and routing on the SIP
 // thread, the interpreter on the SIP thread too (engine.mode: sip_thread) or on the engine
-// threads (engine.mode: threads), callbacks through the HTTP worker.
+// threads (engine.mode: threads), callbacks through the HTTP worker. Signals on the main
+// thread: SIGHUP reloads the configuration, SIGTERM/SIGINT drain.
 #include "server.hpp"
 
 #include <sys/resource.h>
@@ -11,17 +12,21 @@
 #include <chrono>
 #include <deque>
 #include <functional>
-#include <map>
+#include <future>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "audio_fetcher.hpp"
 #include "document_fetcher.hpp"
 #include "engine_http.hpp"
 #include "metrics_server.hpp"
+#include "reload.hpp"
+#include "route_table.hpp"
+#include "sd_notify.hpp"
 #include "sip_uri.hpp"
 #include "swmld/core/ids.hpp"
 #include "swmld/core/log.hpp"
@@ -34,7 +39,6 @@
 #include "swmld/http/host_policy.hpp"
 #include "swmld/media/service.hpp"
 #include "swmld/sip/stack.hpp"
-#include "swmld/swml/loader.hpp"
 
 namespace swmld::app {
 namespace {
@@ -136,47 +140,40 @@ std::string hostname() {
   return buf;
 }
 
+// Defaults that depend on the machine, filled the same way at start-up and at each reload
+// (so a reload does not see them as changes).
+void fill_defaults(Config& c) {
+  if (c.node_id.empty()) c.node_id = hostname();
+}
+
+// What calls see of the configuration. Built whole on the main thread, handed to the SIP
+// thread, never modified: a reload replaces it. A call takes its route, document, params,
+// envs and engine configuration (step budget, REFER timeout...) from the snapshot in force at
+// its INVITE and keeps them to its end.
+struct Snapshot {
+  Config config;
+  std::shared_ptr<const RouteTable> routes;
+  std::shared_ptr<const engine::EngineConfig> engine;
+};
+
+double unix_time() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 class Server::Impl {
  public:
-  explicit Impl(Config config) : config_(std::move(config)) {}
+  Impl(Config config, ConfigSource source) : config_(std::move(config)), source_(std::move(source)) {}
 
   Status start() {
-    if (config_.node_id.empty()) config_.node_id = hostname();
+    fill_defaults(config_);
     raise_descriptor_limit(config_);
     cps_tokens_ = config_.max_cps;
-    // Documents of file routes are loaded and validated once, at start-up; URL routes are
-    // fetched for each call.
-    for (const auto& route : config_.routes) {
-      if (is_http_url(route.swml)) continue;
-      if (documents_.count(route.swml)) continue;
-      std::vector<Error> errors;
-      auto doc = swml::load_file(route.swml, &errors);
-      if (!doc) return make_error(doc.error().code, route.name + ": " + doc.error().str());
-      documents_[route.swml] = *doc;
-    }
-    std::string err;
-    sources_ = http::HostPolicy::make(config_.allow_sources, false, &err);
-    if (!err.empty()) return make_error(ErrorCode::element_invalid_value, "limits.allow_sources: " + err);
-    for (const auto& route : config_.routes) {
-      route_sources_.push_back(http::HostPolicy::make(route.match.source, false, &err));
-      if (!err.empty())
-        return make_error(ErrorCode::element_invalid_value, route.name + ".match.source: " + err);
-    }
-
-    engine_config_.max_steps = config_.max_steps;
-    engine_config_.refer_notify_timeout =
-        std::chrono::milliseconds(static_cast<long long>(config_.refer_notify_timeout * 1000));
-    engine_config_.referred_by = config_.referred_by;
-    engine_config_.fetch_failure_code = config_.http_fetch_failure_code;
-    engine_config_.request_timeout_s = config_.http_timeout;
-    engine_config_.request_connect_timeout_s = config_.http_connect_timeout;
-    engine_config_.project_id = config_.project_id;
-    engine_config_.space_id = config_.space_id;
-    engine_config_.node_id = config_.node_id;
-    engine_config_.ring_on_start = config_.sip_ring;
-    engine_config_.metrics = &metrics_;
+    // Documents of file routes are loaded and validated here and at each reload; URL routes
+    // are fetched for each call.
+    auto routes = RouteTable::build(config_);
+    if (!routes) return routes.error();
     describe_metrics();
 
     http::ClientConfig hc;
@@ -226,6 +223,14 @@ class Server::Impl {
         io_.run();
       });
     }
+    // The endpoint first: /readyz says "starting" until the SIP stack listens.
+    if (!config_.metrics_listen.empty()) {
+      auto m = MetricsServer::start(io_, config_.metrics_listen, [this] { return render_metrics(); },
+                                    draining_, ready_);
+      if (!m) return m.error();
+      metrics_server_ = *m;
+      spdlog::info("metrics on http://{}/metrics", config_.metrics_listen);
+    }
 
     sip::StackConfig sc;
     sc.listen = config_.sip_listen;
@@ -240,25 +245,24 @@ class Server::Impl {
     // Each call's strand: the SIP thread itself, or a new strand of the engine threads.
     if (on_sip_thread) {
       new_call_executor_ = [executor = stack_->executor()] { return executor; };
-      engine_config_.make_timer = [stack = stack_.get()] { return stack->make_timer(); };
     } else {
       new_call_executor_ = [this] { return boost::asio::any_io_executor(boost::asio::make_strand(io_)); };
     }
+    // Set before the SIP thread starts, which then owns it (swap_snapshot()).
+    snapshot_ = make_snapshot(config_, std::move(*routes));
     auto running = stack_->run([this](const std::shared_ptr<sip::Leg>& leg) { on_invite(leg); });
     if (!running) return running.error();
-    if (!config_.metrics_listen.empty()) {
-      auto m = MetricsServer::start(io_, config_.metrics_listen, [this] { return render_metrics(); },
-                                    draining_);
-      if (!m) return m.error();
-      metrics_server_ = *m;
-      spdlog::info("metrics on http://{}/metrics", config_.metrics_listen);
-    }
     if (on_sip_thread)
       spdlog::info("swmld listening on {} ({} route(s), interpreter on the SIP thread)",
                    fmt::join(config_.sip_listen, ", "), config_.routes.size());
     else
       spdlog::info("swmld listening on {} ({} route(s), {} engine thread(s))",
                    fmt::join(config_.sip_listen, ", "), config_.routes.size(), threads);
+    metrics_.series("swmld_config_last_reload_success_timestamp_seconds") =
+        static_cast<std::int64_t>(unix_time());
+    ready_ = true;  // /readyz: 200 from now until SIGTERM
+    if (auto s = notifier_.ready("serving " + std::to_string(config_.routes.size()) + " route(s)"); !s)
+      spdlog::warn("sd_notify: {}", s.error().message);
     return Ok{};
   }
 
@@ -267,11 +271,17 @@ class Server::Impl {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     int sig = 0;
-    sigwait(&set, &sig);
+    for (;;) {
+      sigwait(&set, &sig);
+      if (sig != SIGHUP) break;
+      reload();
+    }
     spdlog::info("signal {}: draining ({} call(s) active, up to {} s)", sig, active_.load(),
                  config_.drain_timeout);
     draining_ = true;
+    if (auto s = notifier_.stopping(); !s) spdlog::warn("sd_notify: {}", s.error().message);
     stack_->drain();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(static_cast<long long>(config_.drain_timeout * 1000));
@@ -307,31 +317,122 @@ class Server::Impl {
     if (!engine_threads_.empty() || stack_) stop();
   }
 
+  // SIGHUP, on the main thread: reads the configuration again (file, environment, command
+  // line), loads the route documents, and swaps the snapshot new calls take; running calls
+  // keep theirs. A configuration that does not load or validate changes nothing.
+  void reload() {
+    if (auto s = notifier_.reloading(); !s) spdlog::warn("sd_notify: {}", s.error().message);
+    auto done = [this] {
+      if (auto s = notifier_.ready("serving " + std::to_string(config_.routes.size()) + " route(s)"); !s)
+        spdlog::warn("sd_notify: {}", s.error().message);
+    };
+    auto refuse = [&](Error e) {
+      // A key's error without a place is about the configuration file.
+      if (e.pos.file.empty() && e.message.rfind("config key '", 0) == 0) e.pos.file = config_.source;
+      metrics_.inc("swmld_config_reloads_total", "result=\"failed\"");
+      Value fields = Value::object();
+      fields["result"] = "failed";
+      fields["error"] = e.str();
+      fields["message"] = "configuration refused; the running configuration stays";
+      log::event(spdlog::level::err, "config_reload", "", fields);
+      done();
+    };
+    auto loaded = source_ ? source_() : Result<Config>(config_);
+    if (!loaded) return refuse(loaded.error());
+    fill_defaults(*loaded);
+    ReloadPlan plan = plan_reload(config_, *loaded);
+    auto routes = RouteTable::build(plan.config);
+    if (!routes) return refuse(routes.error());
+    const std::size_t route_count = (*routes)->size();
+    const std::size_t documents = (*routes)->documents();
+    auto next = make_snapshot(plan.config, std::move(*routes));
+    swap_snapshot(std::move(next));
+    const auto old_level = spdlog::get_level();
+    const auto new_level = spdlog::level::from_str(plan.config.log_level);
+    config_ = std::move(plan.config);
+    for (const auto& key : plan.needs_restart)
+      spdlog::warn("config reload: {} needs a restart; it keeps its running value", key);
+    // The reload's own line shows at the more verbose of the two levels.
+    if (new_level < old_level) spdlog::set_level(new_level);
+    Value fields = Value::object();
+    fields["result"] = "ok";
+    fields["routes"] = route_count;
+    fields["documents"] = documents;
+    fields["changed"] = plan.changed;
+    fields["needs_restart"] = plan.needs_restart;
+    fields["log_level"] = config_.log_level;
+    log::event(spdlog::level::info, "config_reload", "", fields);
+    if (new_level > old_level) spdlog::set_level(new_level);
+    metrics_.inc("swmld_config_reloads_total", "result=\"ok\"");
+    metrics_.series("swmld_config_last_reload_success_timestamp_seconds") =
+        static_cast<std::int64_t>(unix_time());
+    done();
+  }
+
  private:
+  std::shared_ptr<const Snapshot> make_snapshot(const Config& c, std::shared_ptr<const RouteTable> routes) {
+    auto engine = std::make_shared<engine::EngineConfig>();
+    engine->max_steps = c.max_steps;
+    engine->refer_notify_timeout =
+        std::chrono::milliseconds(static_cast<long long>(c.refer_notify_timeout * 1000));
+    engine->referred_by = c.referred_by;
+    engine->fetch_failure_code = c.http_fetch_failure_code;
+    engine->request_timeout_s = c.http_timeout;
+    engine->request_connect_timeout_s = c.http_connect_timeout;
+    engine->project_id = c.project_id;
+    engine->space_id = c.space_id;
+    engine->node_id = c.node_id;
+    engine->ring_on_start = c.sip_ring;
+    engine->metrics = &metrics_;
+    if (c.engine_mode == "sip_thread")
+      engine->make_timer = [stack = stack_.get()] { return stack->make_timer(); };
+    return std::make_shared<const Snapshot>(Snapshot{c, std::move(routes), std::move(engine)});
+  }
+
+  // Main thread: hands `next` to the SIP thread, which alone reads snapshot_, and waits until
+  // it has taken it (an INVITE being routed finishes with the old one first). A SIP thread
+  // busy for longer than 5 s takes it when it gets to it.
+  void swap_snapshot(std::shared_ptr<const Snapshot> next) {
+    auto taken = std::make_shared<std::promise<void>>();
+    auto future = taken->get_future();
+    boost::asio::post(stack_->executor(), [this, next = std::move(next), taken]() mutable {
+      snapshot_ = std::move(next);
+      // The CPS bucket keeps its tokens, capped at the new limit.
+      cps_tokens_ = std::min(cps_tokens_, snapshot_->config.max_cps);
+      taken->set_value();
+    });
+    if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready)
+      spdlog::warn("config reload: the SIP thread has not taken the new configuration within 5 s; "
+                   "it will when it gets to it");
+  }
+
   // Runs ON THE SIP THREAD for every new INVITE: admission, routing, then the engine.
   void on_invite(const std::shared_ptr<sip::Leg>& leg) {
     const sip::IncomingCall& in = leg->info();
-    if (sources_.restricts() && !sources_.check(in.source_ip, in.source_ip).empty()) {
+    // This call's view of the configuration, kept by the call (engine config, document).
+    std::shared_ptr<const Snapshot> snap = snapshot_;
+    const Config& config = snap->config;
+    if (!snap->routes->admits(in.source_ip)) {
       spdlog::warn("INVITE {} from {} rejected: source not in limits.allow_sources", in.sip_call_id,
                    in.source_ip);
       leg->reject(403);
       metrics_.inc("swmld_calls_rejected_total", "reason=\"source\"");
       return;
     }
-    if (active_.load() >= config_.max_calls) {
+    if (active_.load() >= config.max_calls) {
       spdlog::warn("INVITE {} rejected: {} calls active (limits.max_calls)", in.sip_call_id,
                    active_.load());
       leg->reject(503, 5);
       metrics_.inc("swmld_calls_rejected_total", "reason=\"max_calls\"");
       return;
     }
-    if (!take_cps_token()) {
-      spdlog::warn("INVITE {} rejected: over limits.max_cps ({}/s)", in.sip_call_id, config_.max_cps);
+    if (!take_cps_token(config.max_cps)) {
+      spdlog::warn("INVITE {} rejected: over limits.max_cps ({}/s)", in.sip_call_id, config.max_cps);
       leg->reject(503, 1);
       metrics_.inc("swmld_calls_rejected_total", "reason=\"max_cps\"");
       return;
     }
-    const Route* route = match(in);
+    const Route* route = snap->routes->match(user_of(in.request_uri), user_of(in.to_uri), in.source_ip);
     if (!route) {
       spdlog::warn("INVITE {} for {} matched no route", in.sip_call_id, in.request_uri);
       leg->reject(404);
@@ -353,11 +454,11 @@ class Server::Impl {
       setup.document_url = route->swml;
       setup.fallback_url = route->fallback;
     } else {
-      setup.document = documents_.at(route->swml);
+      setup.document = snap->routes->document(*route);
     }
-    setup.call = call_object(in, call_id, config_);
+    setup.call = call_object(in, call_id, config);
     setup.params = route->params;
-    setup.envs = config_.envs;
+    setup.envs = config.envs;
     setup.log_context = "call=" + call_id + " sip_call_id=" + in.sip_call_id + " route=" + route->name;
     // Per-call lines are debug: at info a call logs only its end and its refer_result records
     // (docs/operations.md); each info line is a write(2) on a hot thread (docs/performance.md).
@@ -372,7 +473,7 @@ class Server::Impl {
     ++active_;
     metrics_.inc("swmld_calls_total");
     std::string ctx = setup.log_context;
-    engine::CallRun::start(new_call_executor_(), engine_config_, std::move(ports),
+    engine::CallRun::start(new_call_executor_(), snap->engine, std::move(ports),
                                       std::move(setup), [this, ctx](engine::CallOutcome o) {
                                         --active_;
                                         metrics_.inc("swmld_calls_ended_total",
@@ -410,6 +511,12 @@ class Server::Impl {
     metrics_.describe("swmld_audio_cache_total", "counter", "Audio cache lookups, by result.");
     metrics_.describe("swmld_audio_load_failures_total", "counter",
                       "Sounds that could not be loaded (fetch, decode, TTS).");
+    metrics_.describe("swmld_config_reloads_total", "counter",
+                      "Configuration reloads (SIGHUP), by result (ok, failed).");
+    metrics_.describe("swmld_config_last_reload_success_timestamp_seconds", "gauge",
+                      "Unix time of the last configuration load that took effect (start-up or reload).");
+    metrics_.series("swmld_config_reloads_total", "result=\"ok\"");
+    metrics_.series("swmld_config_reloads_total", "result=\"failed\"");
   }
 
   // Runs on an engine thread at each scrape: gauges and the poster's counters are read now.
@@ -442,40 +549,22 @@ class Server::Impl {
   }
 
   // A token bucket of max_cps tokens per second, one second deep. SIP thread only.
-  bool take_cps_token() {
+  bool take_cps_token(double max_cps) {
     auto now = std::chrono::steady_clock::now();
     double elapsed = std::chrono::duration<double>(now - cps_last_).count();
     cps_last_ = now;
-    cps_tokens_ = std::min(config_.max_cps, cps_tokens_ + elapsed * config_.max_cps);
+    cps_tokens_ = std::min(max_cps, cps_tokens_ + elapsed * max_cps);
     if (cps_tokens_ < 1.0) return false;
     cps_tokens_ -= 1.0;
     return true;
   }
 
-  const Route* match(const sip::IncomingCall& in) const {
-    std::string user(user_of(in.request_uri));
-    std::string to_user(user_of(in.to_uri));
-    for (std::size_t i = 0; i < config_.routes.size(); ++i) {
-      const Route& r = config_.routes[i];
-      const RouteMatch& m = r.match;
-      if (m.user && *m.user != user) continue;
-      if (m.user_regex && !std::regex_match(user, *m.user_regex)) continue;
-      if (m.to_user && *m.to_user != to_user) continue;
-      if (m.to_user_regex && !std::regex_match(to_user, *m.to_user_regex)) continue;
-      if (route_sources_[i].restricts() &&
-          !route_sources_[i].check(in.source_ip, in.source_ip).empty())
-        continue;
-      return &r;
-    }
-    return nullptr;
-  }
-
-  Config config_;
+  Config config_;        // the configuration in force; main thread (start, reload, drain)
+  ConfigSource source_;  // reads it again at SIGHUP
   Metrics metrics_;  // declared first: the engine and the endpoint refer to it
-  engine::EngineConfig engine_config_;
-  std::map<std::string, swml::DocumentPtr> documents_;
-  http::HostPolicy sources_;                  // limits.allow_sources
-  std::vector<http::HostPolicy> route_sources_;  // routes[i].match.source, parsed once
+  // What new calls take; SIP thread only once the stack runs (see swap_snapshot()).
+  std::shared_ptr<const Snapshot> snapshot_;
+  SdNotifier notifier_ = SdNotifier::from_environment();
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::vector<std::thread> engine_threads_;
@@ -489,6 +578,7 @@ class Server::Impl {
   std::unique_ptr<sip::Stack> stack_;
   std::atomic<int> active_{0};
   std::atomic<bool> draining_{false};
+  std::atomic<bool> ready_{false};  // the SIP stack listens with its configuration loaded
   std::shared_ptr<MetricsServer> metrics_server_;
   double cps_tokens_ = 0;
   std::chrono::steady_clock::time_point cps_last_ = std::chrono::steady_clock::now();
@@ -497,8 +587,8 @@ class Server::Impl {
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 
-Result<std::unique_ptr<Server>> Server::start(Config config) {
-  auto impl = std::make_unique<Impl>(std::move(config));
+Result<std::unique_ptr<Server>> Server::start(Config config, ConfigSource source) {
+  auto impl = std::make_unique<Impl>(std::move(config), std::move(source));
   auto s = impl->start();
   if (!s) return s.error();
   return std::unique_ptr<Server>(new Server(std::move(impl)));
@@ -511,6 +601,7 @@ void Server::block_signals() {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   sigaddset(&set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }

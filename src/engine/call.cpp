@@ -55,25 +55,34 @@ class AsioTimer final : public DeadlineTimer {
 std::shared_ptr<CallRun> CallRun::start(asio::any_io_executor executor, const EngineConfig& config,
                                         CallPorts ports, CallSetup setup,
                                         std::function<void(CallOutcome)> done) {
-  auto call = std::make_shared<Call>(std::move(executor), config, std::move(ports),
+  // Not owned: an aliasing pointer with no control block.
+  return start(std::move(executor), std::shared_ptr<const EngineConfig>(std::shared_ptr<void>(), &config),
+               std::move(ports), std::move(setup), std::move(done));
+}
+
+std::shared_ptr<CallRun> CallRun::start(asio::any_io_executor executor,
+                                        std::shared_ptr<const EngineConfig> config, CallPorts ports,
+                                        CallSetup setup, std::function<void(CallOutcome)> done) {
+  auto call = std::make_shared<Call>(std::move(executor), std::move(config), std::move(ports),
                                      std::move(setup), std::move(done));
   call->begin();
   return call;
 }
 
-Call::Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts ports,
-           CallSetup setup, std::function<void(CallOutcome)> done)
-    : config_(config),
+Call::Call(asio::any_io_executor executor, std::shared_ptr<const EngineConfig> config_owner,
+           CallPorts ports, CallSetup setup, std::function<void(CallOutcome)> done)
+    : config_owner_(std::move(config_owner)),
+      config_(*config_owner_),
       ports_(std::move(ports)),
       strand_(std::move(executor)),
-      timer_(config.make_timer ? config.make_timer()
+      timer_(config_.make_timer ? config_.make_timer()
                                : std::make_unique<AsioTimer>(strand_)),
       park_(strand_),
       done_(std::move(done)),
       call_(std::move(setup.call)),
       envs_(std::move(setup.envs)),
       vars_(std::move(setup.vars)),
-      expressions_(config.sandbox),
+      expressions_(config_.sandbox),
       log_context_(std::move(setup.log_context)),
       document_url_(std::move(setup.document_url)),
       fallback_url_(std::move(setup.fallback_url)) {

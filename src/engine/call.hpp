@@ -57,7 +57,7 @@ using EventHandler = std::function<void(Leg& leg, const call::Event& event)>;
 
 class Call : public CallRun, public std::enable_shared_from_this<Call> {
  public:
-  Call(asio::any_io_executor executor, const EngineConfig& config, CallPorts ports,
+  Call(asio::any_io_executor executor, std::shared_ptr<const EngineConfig> config, CallPorts ports,
        CallSetup setup, std::function<void(CallOutcome)> done);
 
   void begin();  // attaches the inbound leg's ports, spawns the run coroutine on the strand
@@ -191,6 +191,7 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   void handle(std::size_t leg, call::Event event);
   void unsubscribe(std::uint64_t id);
 
+  std::shared_ptr<const EngineConfig> config_owner_;  // may own nothing (CallRun::start)
   const EngineConfig& config_;
   CallPorts ports_;
   Strand strand_;

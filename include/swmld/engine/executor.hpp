@@ -99,9 +99,16 @@ class CallRun {
   // leg's ports are attached to the call's event sinks before this returns, so events they
   // raise from then on reach the call (those raised before are replayed by the ports).
   // `done` runs once, there, after the call has ended and nothing of it is pending any more.
+  // `config` must outlive the call.
   static std::shared_ptr<CallRun> start(boost::asio::any_io_executor executor,
                                         const EngineConfig& config, CallPorts ports,
                                         CallSetup setup,
+                                        std::function<void(CallOutcome)> done);
+  // The same with a configuration the call keeps alive: a configuration reload (SIGHUP)
+  // replaces the server's, while each running call keeps the one it started with.
+  static std::shared_ptr<CallRun> start(boost::asio::any_io_executor executor,
+                                        std::shared_ptr<const EngineConfig> config,
+                                        CallPorts ports, CallSetup setup,
                                         std::function<void(CallOutcome)> done);
   virtual ~CallRun() = default;
 };

@@ -6,15 +6,12 @@
 
 #include "config.hpp"
 #include "document_fetcher.hpp"
+#include "temp_files.hpp"
 
 namespace swmld::app {
 namespace {
 
-std::string write(const std::string& name, const std::string& text) {
-  std::string path = testing::TempDir() + name;
-  std::ofstream(path) << text;
-  return path;
-}
+using testing_files::write;
 
 TEST(Config, FileValuesAndDefaults) {
   auto c = load_config(write("a.yaml", R"(

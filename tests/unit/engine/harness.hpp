@@ -32,6 +32,9 @@ struct Harness {
   std::shared_ptr<FakePoster> poster = std::make_shared<FakePoster>();
   std::optional<CallOutcome> outcome;
   std::shared_ptr<CallRun> run;
+  // When set, start() hands it to the call, which then alone owns it (the server's way since
+  // configuration reloads); otherwise the call refers to `config`.
+  std::shared_ptr<const EngineConfig> owned_config;
 
   Harness() {
     config.node_id = "node-1";
@@ -58,8 +61,11 @@ struct Harness {
     CallSetup s;
     s.document = *doc;
     s.call = {{"call_id", "c-1"}};
-    run = CallRun::start(io.get_executor(), config, std::move(ports), std::move(s),
-                         [this](CallOutcome o) { outcome = std::move(o); });
+    auto done = [this](CallOutcome o) { outcome = std::move(o); };
+    if (owned_config)
+      run = CallRun::start(io.get_executor(), std::move(owned_config), std::move(ports), std::move(s), done);
+    else
+      run = CallRun::start(io.get_executor(), config, std::move(ports), std::move(s), done);
   }
 
   // Runs the io_context until the call ends or `limit` passes.
