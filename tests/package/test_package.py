@@ -76,7 +76,7 @@ def build_package(scratch):
         parts = line.split(None, 5)
         path = parts[5].split(" -> ")[0]
         listing[path[1:].rstrip("/") or "/"] = (parts[0], parts[1])
-    PKG.update(deb=deb, root=root, control=control, fields=fields, listing=listing,
+    PKG.update(scratch=scratch, deb=deb, root=root, control=control, fields=fields, listing=listing,
                version=version, arch=arch)
 
 
@@ -344,7 +344,7 @@ def fake_tools(scratch):
 
 @case
 def postinst_creates_user_and_group_only_when_missing():
-    scratch = tempfile.mkdtemp(prefix="swmld-postinst-")
+    scratch = tempfile.mkdtemp(prefix="postinst-", dir=PKG["scratch"])
     bin_dir, db = fake_tools(scratch)
     log = os.path.join(scratch, "log")
     env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}", FAKE_DB=db, FAKE_LOG=log)
@@ -379,7 +379,6 @@ def postinst_creates_user_and_group_only_when_missing():
     open(log, "w").close()
     sh([os.path.join(PKG["control"], "prerm"), "upgrade", PKG["version"]], env=env)
     assert open(log).read() == ""
-    shutil.rmtree(scratch)
 
 
 def main():
