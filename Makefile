@@ -1,6 +1,7 @@
 # swmld — the two commands of the quick start, plus a few for developers.
 #   make run    install missing Debian packages, build, start swmld on 127.0.0.1
 #   make test   install, build, run the whole test suite (unit, golden, end-to-end)
+#   make package  build the Debian package $(BUILD)/swmld_<version>_<arch>.deb
 # CI=true turns compiler warnings into errors.
 
 BUILD      ?= build
@@ -9,7 +10,7 @@ JOBS       ?= $(shell nproc)
 WERROR     := $(if $(filter true 1 yes,$(CI)),ON,OFF)
 SWMLD      := $(BUILD)/src/app/swmld
 
-.PHONY: all deps build run test asan fuzz format clean
+.PHONY: all deps build run test package asan fuzz format clean
 MAKEFLAGS += --no-print-directory
 
 all: build
@@ -26,6 +27,11 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The Debian package (CPack, cmake/SwmldPackage.cmake): binary, configuration, systemd unit,
+# examples, man page; Depends from dpkg-shlibdeps. docs/operations.md says how to install it.
+package: build
+	@cd $(BUILD) && cpack -G DEB
 
 # The test suite built with AddressSanitizer + UBSan (LeakSanitizer included).
 asan:
