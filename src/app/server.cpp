@@ -62,10 +62,12 @@ void put(Value& object, const char* key, Value value) {
   object.get_ref<Value::object_t&>().emplace_back(key, std::move(value));
 }
 
-// The `call` variable of an inbound SIP call (swml-reference §4.1). Built on the SIP thread
-// for every INVITE: appended field by field (see put()), 63 heap allocations instead of 231
-// and 2.1 instead of 5.5 us per call in a micro-benchmark (docs/performance.md).
-Value call_object(const sip::IncomingCall& in, const std::string& call_id, const Config& c) {
+// The `call` variable of an inbound SIP call (swml-reference §4.1). Built on the call's
+// strand the first time the call reads it (engine::CallSetup::make_call), appended field by
+// field (see put()): 63 heap allocations instead of 231 and 2.1 instead of 5.5 us per call
+// in a micro-benchmark (docs/performance.md).
+Value call_object(const sip::IncomingCall& in, const std::string& call_id,
+                  const engine::EngineConfig& c) {
   Value headers = Value::array();
   for (const auto& [name, value] : in.headers) {
     Value h = Value::object();
@@ -456,7 +458,10 @@ class Server::Impl {
     } else {
       setup.document = snap->routes->document(*route);
     }
-    setup.call = call_object(in, call_id, config);
+    setup.call_id = call_id;
+    setup.make_call = [leg, call_id, engine = snap->engine] {
+      return call_object(leg->info(), call_id, *engine);
+    };
     setup.params = route->params;
     setup.envs = config.envs;
     setup.log_context = "call=" + call_id + " sip_call_id=" + in.sip_call_id + " route=" + route->name;

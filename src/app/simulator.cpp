@@ -443,7 +443,8 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
 
   engine::CallSetup setup;
   setup.document = *doc;
-  setup.call = call_object(o);
+  setup.call_id = o.call_id;
+  setup.make_call = [call = call_object(o)] { return call; };
   setup.params = std::move(*params);
   setup.vars = std::move(*vars);
   setup.envs = std::move(*envs);

@@ -79,7 +79,8 @@ Call::Call(asio::any_io_executor executor, std::shared_ptr<const EngineConfig> c
                                : std::make_unique<AsioTimer>(strand_)),
       park_(strand_),
       done_(std::move(done)),
-      call_(std::move(setup.call)),
+      make_call_(std::move(setup.make_call)),
+      call_id_(std::move(setup.call_id)),
       envs_(std::move(setup.envs)),
       vars_(std::move(setup.vars)),
       expressions_(config_.sandbox),
@@ -88,11 +89,21 @@ Call::Call(asio::any_io_executor executor, std::shared_ptr<const EngineConfig> c
       fallback_url_(std::move(setup.fallback_url)) {
   if (!vars_.is_object()) vars_ = Value::object();
   if (!envs_.is_object()) envs_ = Value::object();
-  if (!call_.is_object()) call_ = Value::object();
   Value params = setup.params.is_object() ? methods::params_as_strings(std::move(setup.params))
                                          : Value::object();
   frames_.push_back(Frame{std::move(setup.document), "main", std::move(params)});
   legs_.push_back(std::make_unique<Leg>(0, std::move(ports_.call), std::move(ports_.media), log_context_));
+}
+
+const Value& Call::call_value() {
+  if (call_.is_null()) {
+    if (make_call_) call_ = make_call_();
+    make_call_ = nullptr;
+    if (!call_.is_object()) call_ = Value::object();
+    if (!call_id_.empty() && !call_.contains("call_id")) call_["call_id"] = call_id_;
+    call_["call_state"] = call_state_;
+  }
+  return call_;
 }
 
 std::shared_ptr<call::Events> Call::leg_events(const Leg& leg) {
@@ -338,6 +349,7 @@ Flow Call::located_at_escape(Flow flow) {
 }
 
 Result<Value> Call::expand(const Value& v) {
+  if (!swml::has_placeholders(v)) return v;  // most steps: no scope (nor `call`) needed
   std::vector<Error> warnings;
   auto out = expressions_.expand(v, scope(), &warnings);
   for (auto& w : warnings) {
@@ -366,7 +378,7 @@ asio::awaitable<Result<std::pair<swml::DocumentPtr, std::string>>> Call::resolve
     if (!ports_.fetcher)
       co_return R(make_error(ErrorCode::method_execute_failed,
                              "cannot fetch '" + mask_credentials(dest) + "': no HTTP document fetcher"));
-    Value body = {{"call", call_}, {"vars", vars_}, {"envs", envs_}, {"params", params}};
+    Value body = {{"call", call_value()}, {"vars", vars_}, {"envs", envs_}, {"params", params}};
     auto result = std::make_shared<std::optional<Result<swml::DocumentPtr>>>();
     auto handle = ports_.fetcher->fetch(dest, body, completion(result));
     co_await wait_until([&] { return result->has_value(); }, std::nullopt);
@@ -498,12 +510,12 @@ void Call::post_callback(const std::string& url, const std::string& event_type, 
     return;
   }
   Value p = Value::object();
-  p["call_id"] = call_.value("call_id", "");
+  p["call_id"] = call_id_;
   p["node_id"] = config_.node_id;
   for (auto it = params.begin(); it != params.end(); ++it) p[it.key()] = it.value();
   Value body = Value::object();
   body["event_type"] = event_type;
-  body["event_channel"] = "swml:" + call_.value("call_id", std::string());
+  body["event_channel"] = "swml:" + call_id_;
   body["timestamp"] = now_unix();
   body["project_id"] = config_.project_id;
   body["space_id"] = config_.space_id;
@@ -519,10 +531,11 @@ void Call::handle(std::size_t index, call::Event event) {
     // call.call_state follows the inbound leg (the execute page's payload after `answer`
     // says "answered"); what a fetched document or an expression reads is current.
     if (std::holds_alternative<call::Answered>(event)) {
-      call_["call_state"] = "answered";
+      call_state_ = "answered";
     } else if (std::holds_alternative<call::Ended>(event)) {
-      call_["call_state"] = "ended";
+      call_state_ = "ended";
     }
+    if (!call_.is_null()) call_["call_state"] = call_state_;
   }
   if (const auto* ended = std::get_if<call::Ended>(&event)) {
     if (ended->cause != call::EndCause::local)  // "ended:" is the info line of the call

@@ -70,8 +70,8 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   const std::string& log_context() const { return log_context_; }
 
   Value& vars() { return vars_; }
-  const Value& call_info() const { return call_; }
-  swml::Scope scope() const { return {&call_, &vars_, &frame().params, &envs_}; }
+  const Value& call_info() { return call_value(); }
+  swml::Scope scope() { return {&call_value(), &vars_, &frame().params, &envs_}; }
   swml::ExpressionEngine& expressions() { return expressions_; }
   Frame& frame() { return frames_.back(); }
   const Frame& frame() const { return frames_.back(); }
@@ -200,7 +200,13 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   Parking park_;                        // the one place the run coroutine waits
   std::function<void(CallOutcome)> done_;
 
+  // The `call` variable, built on first use by call_value() (see CallSetup::make_call);
+  // call_state_ is kept apart so that state changes need not build it.
+  const Value& call_value();
+  std::function<Value()> make_call_;
   Value call_;
+  std::string call_id_;
+  const char* call_state_ = "created";
   Value envs_;
   Value vars_;
   std::vector<Frame> frames_;

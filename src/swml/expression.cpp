@@ -303,6 +303,15 @@ Result<Value> ExpressionEngine::expand_string(const std::string& s, const Scope&
   return Value(std::move(out));
 }
 
+bool has_placeholders(const Value& v) {
+  if (v.is_string()) return has_placeholder(v.get_ref<const std::string&>());
+  if (v.is_array() || v.is_object()) {
+    for (auto it = v.begin(); it != v.end(); ++it)
+      if (has_placeholders(it.value())) return true;
+  }
+  return false;
+}
+
 Status ExpressionEngine::expand_in_place(Value& v, const Scope& scope,
                                          std::vector<Error>* warnings) {
   if (v.is_string()) {

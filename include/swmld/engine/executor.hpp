@@ -79,7 +79,11 @@ struct CallSetup {
   swml::DocumentPtr document;
   std::string document_url;
   std::string fallback_url;
-  Value call = Value::object();    // the `call` variable (swml-reference §4.1)
+  // The `call` variable (swml-reference §4.1), built the first time the call reads it (an
+  // expression, a fetch, a callback): a call that never does (answer, sip_refer, hangup)
+  // skips building it on the SIP thread. Null: an object holding just `call_id`.
+  std::function<Value()> make_call;
+  std::string call_id;
   Value params = Value::object();  // initial `params` (route params)
   Value envs = Value::object();
   Value vars = Value::object();    // initial `vars` (normally empty)

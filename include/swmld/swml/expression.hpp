@@ -32,6 +32,8 @@ struct SandboxLimits {
 
 // True when `s` contains at least one `${` or `%{` placeholder.
 bool has_placeholder(std::string_view s);
+// True when a string of `v`, at any depth, contains a placeholder (expanding `v` changes it).
+bool has_placeholders(const Value& v);
 
 // True when `expr` is a plain variable path (`call.from`, `vars.a.b`, `items[0].name`,
 // `request_response_headers.content-type`) that is looked up without JavaScript.

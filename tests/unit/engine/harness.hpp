@@ -35,6 +35,7 @@ struct Harness {
   // When set, start() hands it to the call, which then alone owns it (the server's way since
   // configuration reloads); otherwise the call refers to `config`.
   std::shared_ptr<const EngineConfig> owned_config;
+  std::function<Value()> make_call;  // the call's CallSetup::make_call (may stay empty)
 
   Harness() {
     config.node_id = "node-1";
@@ -60,7 +61,8 @@ struct Harness {
     ports.events = poster;
     CallSetup s;
     s.document = *doc;
-    s.call = {{"call_id", "c-1"}};
+    s.call_id = "c-1";
+    s.make_call = make_call;
     auto done = [this](CallOutcome o) { outcome = std::move(o); };
     if (owned_config)
       run = CallRun::start(io.get_executor(), std::move(owned_config), std::move(ports), std::move(s), done);
