@@ -2,7 +2,6 @@
 #include "swmld/core/ids.hpp"
 
 #include <cstdint>
-#include <cstdio>
 #include <random>
 
 namespace swmld {
@@ -16,12 +15,20 @@ std::string new_uuid() {
   std::uint64_t lo = rng();
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 10
-  char buf[37];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                static_cast<unsigned>(lo >> 48),
-                static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-  return buf;
+  // Hex digits written directly: snprintf's format parsing cost more than the generator.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(36, '-');
+  int pos = 0;
+  auto put = [&](std::uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i) out[static_cast<std::size_t>(pos + i)] = kHex[v & 0xf], v >>= 4;
+    pos += digits + 1;  // and the '-' after
+  };
+  put(hi >> 32, 8);
+  put((hi >> 16) & 0xffff, 4);
+  put(hi & 0xffff, 4);
+  put(lo >> 48, 4);
+  put(lo & 0xffffffffffffULL, 12);
+  return out;
 }
 
 }  // namespace swmld
