@@ -102,8 +102,9 @@ TEST(Config, SipTcpBoundsFromFileAndChecked) {
 
 TEST(Config, ShutdownDrainMinFromFileAndChecked) {
   EXPECT_EQ(Config{}.drain_min, 0);
-  auto c = load_config(write("drain.yaml", "shutdown: {drain_timeout: 20, drain_min: 3}\n"
-                                           "routes: [{swml: a.yaml}]\n"));
+  auto c = load_config(write("drain.yaml",
+                             "shutdown: {drain_timeout: 20, drain_min: 3}\n"
+                             "routes: [{swml: a.yaml}]\n"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->drain_timeout, 20);
   EXPECT_EQ(c->drain_min, 3);
