@@ -66,7 +66,8 @@ class Node(Swmld):
                          extra={"sip": {"ring": False},  # no 180 to be overtaken by the 200
                                 "rtp": {"port_min": rtp, "port_max": rtp + 499},
                                 "metrics": {"listen": f"127.0.0.1:{self.metrics_port}"},
-                                "shutdown": {"drain_timeout": 20, "drain_min": drain_min}})
+                                "shutdown": dict({"drain_timeout": 20},
+                                                 **({"drain_min": drain_min} if drain_min else {}))})
         self.uri = f"sip:127.0.0.1:{self.port}"
 
     def metric(self, name):
