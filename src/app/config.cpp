@@ -239,8 +239,9 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "listen", "metrics", c.metrics_listen));
   }
   if (auto s = root["shutdown"]) {
-    TRY(r.known_keys(s, "shutdown", {"drain_timeout"}));
+    TRY(r.known_keys(s, "shutdown", {"drain_timeout", "drain_min"}));
     TRY(r.read(s, "drain_timeout", "shutdown", c.drain_timeout));
+    TRY(r.read(s, "drain_min", "shutdown", c.drain_min));
   }
   if (auto s = root["engine"]) {
     TRY(r.known_keys(s, "engine", {"mode", "threads"}));
@@ -377,6 +378,8 @@ Status validate(const Config& c) {
   if (c.http_fetch_failure_code < 300 || c.http_fetch_failure_code > 699)
     return config_error("http.fetch_failure_code", "must be a SIP failure code (300..699)");
   if (c.drain_timeout < 0) return config_error("shutdown.drain_timeout", "must be >= 0");
+  if (c.drain_min < 0 || c.drain_min > c.drain_timeout)
+    return config_error("shutdown.drain_min", "must be between 0 and shutdown.drain_timeout");
   if (c.engine_mode != "sip_thread" && c.engine_mode != "threads")
     return config_error("engine.mode", "must be sip_thread or threads, got '" + c.engine_mode + "'");
   if (c.engine_threads < 0) return config_error("engine.threads", "must be >= 0");

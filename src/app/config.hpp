@@ -86,6 +86,10 @@ struct Config {
   std::string metrics_listen;       // "127.0.0.1:9090"; empty: off
 
   double drain_timeout = 30;        // SIGTERM: seconds to let calls finish
+  // SIGTERM: answer 503 for at least this long even once no call is left, so that a load
+  // balancer probing with OPTIONS (Kamailio's dispatcher) sees the node drain before it is
+  // gone (docs/scaling.md). At most drain_timeout.
+  double drain_min = 0;
   // Where the interpreter runs: "sip_thread" (on the SIP thread, no hand-off between threads
   // per event) or "threads" (an io_context run by engine.threads threads). docs/architecture.md.
   std::string engine_mode = "sip_thread";

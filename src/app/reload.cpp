@@ -73,6 +73,7 @@ const std::vector<Key>& reloadable() {
       KEY("sip.ring", sip_ring),
       KEY("http.fetch_failure_code", http_fetch_failure_code),
       KEY("shutdown.drain_timeout", drain_timeout),
+      KEY("shutdown.drain_min", drain_min),
   };
   return keys;
 }

@@ -280,14 +280,24 @@ class Server::Impl {
       if (sig != SIGHUP) break;
       reload();
     }
-    spdlog::info("signal {}: draining ({} call(s) active, up to {} s)", sig, active_.load(),
-                 config_.drain_timeout);
+    if (config_.drain_min > 0)
+      spdlog::info("signal {}: draining ({} call(s) active, up to {} s, at least {} s)", sig,
+                   active_.load(), config_.drain_timeout, config_.drain_min);
+    else
+      spdlog::info("signal {}: draining ({} call(s) active, up to {} s)", sig, active_.load(),
+                   config_.drain_timeout);
     draining_ = true;
     if (auto s = notifier_.stopping(); !s) spdlog::warn("sd_notify: {}", s.error().message);
     stack_->drain();
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(static_cast<long long>(config_.drain_timeout * 1000));
-    while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    auto after = [start = std::chrono::steady_clock::now()](double seconds) {
+      return start + std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    };
+    // Calls get up to drain_timeout; the 503s last at least drain_min (<= drain_timeout).
+    auto deadline = after(config_.drain_timeout);
+    auto earliest = after(config_.drain_min);
+    for (auto now = std::chrono::steady_clock::now();
+         now < deadline && (active_.load() > 0 || now < earliest);
+         now = std::chrono::steady_clock::now())
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (active_.load() > 0) spdlog::warn("drain timeout: ending {} call(s)", active_.load());
     stop();

@@ -97,6 +97,22 @@ TEST(Config, SipTcpBoundsFromFileAndChecked) {
   EXPECT_NE(validate(bad).error().message.find("'sip.tcp_idle_timeout'"), std::string::npos);
 }
 
+TEST(Config, ShutdownDrainMinFromFileAndChecked) {
+  EXPECT_EQ(Config{}.drain_min, 0);
+  auto c = load_config(write("drain.yaml",
+                             "shutdown: {drain_timeout: 20, drain_min: 3}\n"
+                             "routes: [{swml: a.yaml}]\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->drain_timeout, 20);
+  EXPECT_EQ(c->drain_min, 3);
+  EXPECT_TRUE(validate(*c));
+  Config bad = *c;
+  bad.drain_min = 21;  // longer than the calls may take: the node would never go
+  EXPECT_NE(validate(bad).error().message.find("'shutdown.drain_min'"), std::string::npos);
+  bad.drain_min = -1;
+  EXPECT_NE(validate(bad).error().message.find("'shutdown.drain_min'"), std::string::npos);
+}
+
 TEST(Config, EngineModeFromFileAndEnvironmentAndChecked) {
   Config defaults;
   EXPECT_EQ(defaults.engine_mode, "sip_thread");

@@ -102,7 +102,8 @@ TEST(ReloadPlan, EveryReloadableKeyIsListed) {
             (std::vector<std::string>{"routes", "limits.max_calls", "limits.max_cps", "limits.max_steps",
                                       "limits.allow_sources", "logging.level", "envs",
                                       "refer.notify_timeout", "refer.referred_by", "sip.ring",
-                                      "http.fetch_failure_code", "shutdown.drain_timeout"}));
+                                      "http.fetch_failure_code", "shutdown.drain_timeout",
+                                      "shutdown.drain_min"}));
 }
 
 TEST(RouteTable, MatchesInOrderAndLoadsEachDocumentOnce) {
