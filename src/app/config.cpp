@@ -106,7 +106,9 @@ struct Reader {
     if (!n.IsMap()) return config_error(path, "must be a mapping", &n, file);
     for (const auto& kv : n) {
       std::string k = kv.first.as<std::string>();
-      if (!is_key_or_section(table.empty() ? k : std::string(table) + "." + k))
+      // A key written dotted ("sip.listen") or bracketed is no key of the file.
+      const bool plain = k.find_first_of(".[]") == std::string::npos;
+      if (!plain || !is_key_or_section(table.empty() ? k : std::string(table) + "." + k))
         return config_error(path.empty() ? k : path + "." + k, "unknown key", &kv.first, file);
     }
     return Ok{};
