@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <yaml-cpp/yaml.h>
 
@@ -22,6 +23,47 @@ Error config_error(const std::string& key, const std::string& msg, const YAML::N
     pos.column = node->Mark().column + 1;
   }
   return Error{ErrorCode::element_invalid_value, "config key '" + key + "': " + msg, pos};
+}
+
+// Every key a configuration file may hold, dotted; "routes[]." starts the keys of each route.
+// The parser accepts these and no other. routes[].params and envs hold mappings of the user's
+// own. docs/configuration.md has one row per key: tests/unit/app/config_docs_test.cpp fails
+// on a key added here without its row (and a row without its key).
+// clang-format off
+constexpr std::string_view kKeys[] = {
+    "sip.listen", "sip.public_address", "sip.user_agent", "sip.ring", "sip.tcp_idle_timeout",
+    "sip.message_timeout", "sip.max_message_bytes",
+    "rtp.port_min", "rtp.port_max", "rtp.codecs", "rtp.ptime", "rtp.threads", "rtp.latch",
+    "rtp.rtcp", "rtp.idle_silence", "rtp.public_address",
+    "media.root", "media.cache_mb", "media.max_file_mb", "media.max_seconds", "media.workers",
+    "media.dtmf_duration_ms", "media.dtmf_gap_ms", "media.dtmf_volume",
+    "routes[].name", "routes[].match.user", "routes[].match.user_regex",
+    "routes[].match.to_user", "routes[].match.to_user_regex", "routes[].match.source",
+    "routes[].swml", "routes[].fallback", "routes[].params",
+    "http.timeout", "http.connect_timeout", "http.retries", "http.user_agent", "http.verify_tls",
+    "http.ca_file", "http.signing_secret", "http.signature_header", "http.allowed_hosts",
+    "http.block_private", "http.fetch_failure_code",
+    "callbacks.project_id", "callbacks.space_id", "callbacks.node_id", "callbacks.retries",
+    "callbacks.queue",
+    "limits.max_calls", "limits.max_cps", "limits.max_steps", "limits.allow_sources",
+    "refer.notify_timeout", "refer.referred_by",
+    "logging.level", "logging.format",
+    "metrics.listen",
+    "shutdown.drain_timeout",
+    "shutdown.drain_min",
+    "engine.mode", "engine.threads",
+    "envs",
+};
+// clang-format on
+
+// `name` is a key of kKeys or a section holding some ("sip", "routes", "routes[].match").
+bool is_key_or_section(std::string_view name) {
+  for (std::string_view key : kKeys) {
+    if (key.size() < name.size() || key.substr(0, name.size()) != name) continue;
+    std::string_view rest = key.substr(name.size());
+    if (rest.empty() || rest.front() == '.' || rest.substr(0, 3) == "[].") return true;
+  }
+  return false;
 }
 
 struct Reader {
@@ -57,15 +99,18 @@ struct Reader {
     return Ok{};
   }
 
-  Status known_keys(const YAML::Node& n, const std::string& path,
-                    std::initializer_list<const char*> keys) {
+  // Each key of the mapping `n` must be one of kKeys under `table` ("sip", "routes[]";
+  // empty: the top level). Errors name it under `where` when given ("routes[2]").
+  Status known_keys(const YAML::Node& n, std::string_view table, const std::string& where = {}) {
+    const std::string path = where.empty() ? std::string(table) : where;
     if (!n) return Ok{};
     if (!n.IsMap()) return config_error(path, "must be a mapping", &n, file);
     for (const auto& kv : n) {
       std::string k = kv.first.as<std::string>();
-      bool ok = false;
-      for (const char* known : keys) ok = ok || k == known;
-      if (!ok) return config_error(path.empty() ? k : path + "." + k, "unknown key", &kv.first, file);
+      // A key written dotted ("sip.listen") or bracketed is no key of the file.
+      const bool plain = k.find_first_of(".[]") == std::string::npos;
+      if (!plain || !is_key_or_section(table.empty() ? k : std::string(table) + "." + k))
+        return config_error(path.empty() ? k : path + "." + k, "unknown key", &kv.first, file);
     }
     return Ok{};
   }
@@ -104,11 +149,9 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   c.source = file;
   Reader r{file};
   if (!root || root.IsNull()) return c;
-  TRY(r.known_keys(root, "", {"sip", "rtp", "media", "routes", "http", "callbacks", "limits",
-                              "refer", "logging", "metrics", "envs", "shutdown", "engine"}));
+  TRY(r.known_keys(root, ""));
   if (auto s = root["sip"]) {
-    TRY(r.known_keys(s, "sip", {"listen", "public_address", "user_agent", "ring",
-                                "tcp_idle_timeout", "message_timeout", "max_message_bytes"}));
+    TRY(r.known_keys(s, "sip"));
     TRY(r.read_list(s, "listen", "sip", c.sip_listen));
     TRY(r.read(s, "public_address", "sip", c.sip_public_address));
     TRY(r.read(s, "user_agent", "sip", c.sip_user_agent));
@@ -119,8 +162,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   }
   if (auto s = root["rtp"]) {
     media::MediaConfig& m = c.media;
-    TRY(r.known_keys(s, "rtp", {"port_min", "port_max", "codecs", "ptime", "threads", "latch",
-                                "rtcp", "idle_silence", "public_address"}));
+    TRY(r.known_keys(s, "rtp"));
     TRY(r.read(s, "port_min", "rtp", m.rtp_ports.first));
     TRY(r.read(s, "port_max", "rtp", m.rtp_ports.second));
     TRY(r.read_list(s, "codecs", "rtp", m.codecs));
@@ -133,8 +175,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   }
   if (auto s = root["media"]) {
     media::MediaConfig& m = c.media;
-    TRY(r.known_keys(s, "media", {"root", "cache_mb", "max_file_mb", "max_seconds", "workers",
-                                  "dtmf_duration_ms", "dtmf_gap_ms", "dtmf_volume"}));
+    TRY(r.known_keys(s, "media"));
     TRY(r.read(s, "root", "media", m.media_root));
     double cache_mb = static_cast<double>(m.cache_bytes >> 20);
     double file_mb = static_cast<double>(m.max_file_bytes >> 20);
@@ -157,7 +198,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     for (std::size_t i = 0; i < routes.size(); ++i) {
       const YAML::Node& n = routes[i];
       std::string path = "routes[" + std::to_string(i) + "]";
-      TRY(r.known_keys(n, path, {"name", "match", "swml", "fallback", "params"}));
+      TRY(r.known_keys(n, "routes[]", path));
       Route route;
       route.name = path;
       TRY(r.read(n, "name", path, route.name));
@@ -173,20 +214,27 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
       }
       if (auto m = n["match"]) {
         std::string mp = path + ".match";
-        TRY(r.known_keys(m, mp, {"user", "user_regex", "to_user", "to_user_regex", "source"}));
-        if (m["user"]) route.match.user = m["user"].as<std::string>();
-        if (m["to_user"]) route.match.to_user = m["to_user"].as<std::string>();
-        if (m["user_regex"]) {
-          auto re = make_regex(mp + ".user_regex", m["user_regex"].as<std::string>(), m, file);
+        TRY(r.known_keys(m, "routes[].match", mp));
+        // Each read as text first, so a value of the wrong type is named like any other.
+        std::string user, to_user, user_regex, to_user_regex;
+        TRY(r.read(m, "user", mp, user));
+        TRY(r.read(m, "to_user", mp, to_user));
+        TRY(r.read(m, "user_regex", mp, user_regex));
+        TRY(r.read(m, "to_user_regex", mp, to_user_regex));
+        auto given = [&m](const char* key) { return m[key] && !m[key].IsNull(); };
+        if (given("user")) route.match.user = user;
+        if (given("to_user")) route.match.to_user = to_user;
+        if (given("user_regex")) {
+          auto re = make_regex(mp + ".user_regex", user_regex, m, file);
           if (!re) return re.error();
           route.match.user_regex = std::move(*re);
-          route.match.user_regex_text = m["user_regex"].as<std::string>();
+          route.match.user_regex_text = user_regex;
         }
-        if (m["to_user_regex"]) {
-          auto re = make_regex(mp + ".to_user_regex", m["to_user_regex"].as<std::string>(), m, file);
+        if (given("to_user_regex")) {
+          auto re = make_regex(mp + ".to_user_regex", to_user_regex, m, file);
           if (!re) return re.error();
           route.match.to_user_regex = std::move(*re);
-          route.match.to_user_regex_text = m["to_user_regex"].as<std::string>();
+          route.match.to_user_regex_text = to_user_regex;
         }
         TRY(r.read_list(m, "source", mp, route.match.source));
       }
@@ -194,9 +242,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     }
   }
   if (auto s = root["http"]) {
-    TRY(r.known_keys(s, "http", {"timeout", "connect_timeout", "retries", "user_agent",
-                                 "verify_tls", "ca_file", "signing_secret", "allowed_hosts",
-                                 "block_private", "fetch_failure_code", "signature_header"}));
+    TRY(r.known_keys(s, "http"));
     TRY(r.read(s, "timeout", "http", c.http_timeout));
     TRY(r.read(s, "connect_timeout", "http", c.http_connect_timeout));
     TRY(r.read(s, "retries", "http", c.http_retries));
@@ -210,7 +256,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "fetch_failure_code", "http", c.http_fetch_failure_code));
   }
   if (auto s = root["callbacks"]) {
-    TRY(r.known_keys(s, "callbacks", {"project_id", "space_id", "node_id", "retries", "queue"}));
+    TRY(r.known_keys(s, "callbacks"));
     TRY(r.read(s, "project_id", "callbacks", c.project_id));
     TRY(r.read(s, "space_id", "callbacks", c.space_id));
     TRY(r.read(s, "node_id", "callbacks", c.node_id));
@@ -218,33 +264,33 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "queue", "callbacks", c.callback_queue));
   }
   if (auto s = root["limits"]) {
-    TRY(r.known_keys(s, "limits", {"max_calls", "max_cps", "max_steps", "allow_sources"}));
+    TRY(r.known_keys(s, "limits"));
     TRY(r.read(s, "max_calls", "limits", c.max_calls));
     TRY(r.read(s, "max_cps", "limits", c.max_cps));
     TRY(r.read(s, "max_steps", "limits", c.max_steps));
     TRY(r.read_list(s, "allow_sources", "limits", c.allow_sources));
   }
   if (auto s = root["refer"]) {
-    TRY(r.known_keys(s, "refer", {"notify_timeout", "referred_by"}));
+    TRY(r.known_keys(s, "refer"));
     TRY(r.read(s, "notify_timeout", "refer", c.refer_notify_timeout));
     TRY(r.read(s, "referred_by", "refer", c.referred_by));
   }
   if (auto s = root["logging"]) {
-    TRY(r.known_keys(s, "logging", {"level", "format"}));
+    TRY(r.known_keys(s, "logging"));
     TRY(r.read(s, "level", "logging", c.log_level));
     TRY(r.read(s, "format", "logging", c.log_format));
   }
   if (auto s = root["metrics"]) {
-    TRY(r.known_keys(s, "metrics", {"listen"}));
+    TRY(r.known_keys(s, "metrics"));
     TRY(r.read(s, "listen", "metrics", c.metrics_listen));
   }
   if (auto s = root["shutdown"]) {
-    TRY(r.known_keys(s, "shutdown", {"drain_timeout", "drain_min"}));
+    TRY(r.known_keys(s, "shutdown"));
     TRY(r.read(s, "drain_timeout", "shutdown", c.drain_timeout));
     TRY(r.read(s, "drain_min", "shutdown", c.drain_min));
   }
   if (auto s = root["engine"]) {
-    TRY(r.known_keys(s, "engine", {"mode", "threads"}));
+    TRY(r.known_keys(s, "engine"));
     TRY(r.read(s, "mode", "engine", c.engine_mode));
     TRY(r.read(s, "threads", "engine", c.engine_threads));
   }
@@ -326,6 +372,17 @@ Status apply_override(Config& c, const std::string& key, const std::string& v) {
   if (key == "rtp.public_address") return c.media.public_address = v, Status(Ok{});
   if (key == "media.root") return c.media.media_root = v, Status(Ok{});
   return config_error(key, "cannot be overridden");
+}
+
+const std::vector<std::string>& config_keys() {
+  static const std::vector<std::string> keys(std::begin(kKeys), std::end(kKeys));
+  return keys;
+}
+
+const std::vector<std::pair<std::string, std::string>>& config_env_vars() {
+  static const std::vector<std::pair<std::string, std::string>> vars(std::begin(kEnv),
+                                                                     std::end(kEnv));
+  return vars;
 }
 
 Result<Config> load_config(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "swmld/core/error.hpp"
@@ -96,6 +97,14 @@ struct Config {
   int engine_threads = 0;           // engine.mode threads: 0 = the number of cores
   Value envs = Value::object();     // the `envs` scope of every call
 };
+
+// Every key a configuration file may hold, dotted ("sip.listen", "routes[].match.user",
+// "envs"): what the parser accepts, for documentation checks and messages.
+const std::vector<std::string>& config_keys();
+
+// The SWMLD_* environment variables and the key each sets ("SWMLD_SIP_LISTEN",
+// "sip.listen"); SWMLD_SWML sets "swml", a catch-all route tried first (as --swml).
+const std::vector<std::pair<std::string, std::string>>& config_env_vars();
 
 // Reads `path` (empty: defaults only), then applies SWMLD_* environment variables
 // (SWMLD_SIP_LISTEN, SWMLD_LOG_LEVEL, SWMLD_LOG_FORMAT, SWMLD_SWML, SWMLD_MAX_CALLS, ...).

@@ -1,6 +1,6 @@
 // The reload plan (see reload.hpp): one table of the keys a reload applies, one of those it
 // cannot, each with how to read the value to compare. A key added to Config belongs in one
-// of the two tables (config_test.cpp's reload tests name the usual ones).
+// of the two tables (config_docs_test.cpp fails on a key of config_keys() in neither).
 #include "reload.hpp"
 
 #include <functional>
@@ -149,6 +149,15 @@ const std::vector<std::string>& reloadable_keys() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> v;
     for (const auto& key : reloadable()) v.emplace_back(key.name);
+    return v;
+  }();
+  return names;
+}
+
+const std::vector<std::string>& restart_only_keys() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& key : restart_only()) v.emplace_back(key.name);
     return v;
   }();
   return names;

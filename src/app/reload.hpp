@@ -27,4 +27,8 @@ ReloadPlan plan_reload(const Config& running, const Config& loaded);
 // envs, refer.*, sip.ring, http.fetch_failure_code, shutdown.drain_timeout.
 const std::vector<std::string>& reloadable_keys();
 
+// The keys only a restart applies (sip.listen, rtp.*, http.timeout, ...): with
+// reloadable_keys(), every key of config_keys() but the routes[] ones, which "routes" covers.
+const std::vector<std::string>& restart_only_keys();
+
 }  // namespace swmld::app

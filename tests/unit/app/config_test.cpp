@@ -41,6 +41,16 @@ TEST(Config, UnknownKeyIsNamedWithItsPosition) {
   EXPECT_NE(c.error().message.find("'limits.max_call': unknown key"), std::string::npos);
 }
 
+TEST(Config, AKeyWrittenDottedOrBracketedIsUnknown) {
+  // The documentation names keys "sip.listen" and "routes[].swml"; a file must nest them.
+  for (const char* text : {"sip.listen: [udp:127.0.0.1:5999]\n", "routes[]: {swml: a.yaml}\n",
+                           "routes:\n  - {swml: a.yaml, match.user: x}\n"}) {
+    auto c = load_config(write("dotted.yaml", text));
+    ASSERT_FALSE(c.ok()) << text;
+    EXPECT_NE(c.error().message.find("unknown key"), std::string::npos) << c.error().str();
+  }
+}
+
 TEST(Config, WrongTypeAndBadRegexAreErrors) {
   auto c = load_config(write("c.yaml", "limits: {max_calls: lots}\n"));
   ASSERT_FALSE(c.ok());
