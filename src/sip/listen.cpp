@@ -60,9 +60,9 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
 std::string listen_conflict(const std::vector<ListenAddress>& addresses) {
   for (const auto& a : addresses)
     for (const auto& b : addresses)
-      if (a.transport == "tcp" && b.transport == "tls" && a.host_for_uri() == b.host_for_uri() &&
+      if (a.transport != "tls" && b.transport == "tls" && a.host_for_uri() == b.host_for_uri() &&
           a.port == b.port)
-        return a.str() + " and " + b.str() + " cannot share a port (both are TCP listeners)";
+        return a.str() + " and " + b.str() + ": tls needs a port of its own";
   return {};
 }
 
@@ -82,18 +82,8 @@ std::vector<std::string> sofia_bind_urls(const std::vector<ListenAddress>& addre
   }
   std::vector<std::string> urls;
   for (const auto& g : groups) {
-    std::string hostport = g.host + ":" + std::to_string(g.port);
-    if (g.tls && !g.udp && !g.tcp) {
-      urls.push_back("sips:" + hostport);
-      continue;
-    }
-    std::string url = "sip:" + hostport;
-    if (!(g.udp && g.tcp && !g.tls)) {
-      std::string list;
-      for (auto [on, name] : {std::pair{g.udp, "udp"}, std::pair{g.tcp, "tcp"}, std::pair{g.tls, "tls"}})
-        if (on) list += (list.empty() ? "" : ",") + std::string(name);
-      url += ";transport=" + list;
-    }
+    std::string url = (g.tls ? "sips:" : "sip:") + g.host + ":" + std::to_string(g.port);
+    if (!g.tls && !(g.udp && g.tcp)) url += g.udp ? ";transport=udp" : ";transport=tcp";
     urls.push_back(url);
   }
   return urls;

@@ -22,14 +22,15 @@ struct ListenAddress {
 // "udp:127.0.0.1:5060", "tcp:[::1]:5070", "tls:0.0.0.0:5061". Error text in *error.
 std::optional<ListenAddress> parse_listen_address(std::string_view text, std::string* error);
 
-// Why the addresses cannot be bound together, or empty: tcp and tls are both TCP listeners,
-// so they cannot share one host:port.
+// Why the addresses cannot be bound together, or empty: a tls address needs a host:port of
+// its own. (Sofia 1.12.11 takes a list such as ";transport=udp,tls" and crashes on it in
+// nta_agent_add_tport: measured, a SIGSEGV in su_casematch under tport_tbind.)
 std::string listen_conflict(const std::vector<ListenAddress>& addresses);
 
 // Sofia URLs binding the addresses: one per host:port. udp and tcp together: no transport
-// parameter ("sip:127.0.0.1:5060" binds both); tls alone: "sips:host:port" (Sofia binds tls
-// for sips:); any other single transport: ";transport=udp|tcp"; other mixes: the list
-// (";transport=udp,tls"). Order follows the first appearance of each host:port.
+// parameter ("sip:127.0.0.1:5060" binds both); udp or tcp alone: ";transport=udp|tcp"; tls:
+// "sips:host:port" (Sofia binds tls, and only tls, for sips:). Order follows the first
+// appearance of each host:port. Call listen_conflict() first.
 std::vector<std::string> sofia_bind_urls(const std::vector<ListenAddress>& addresses);
 
 // Tries to bind (and for tcp listen on) the address, then releases it. Empty on success,

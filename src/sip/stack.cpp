@@ -48,9 +48,9 @@ Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
     if (!address) return fail("sip: " + error);
     listen.push_back(*address);
   }
+  if (std::string conflict = listen_conflict(listen); !conflict.empty()) return fail("sip: " + conflict);
   if (sofia_bind_urls(listen).size() > 2)
     return fail("sip: at most two distinct host:port listen groups are supported");
-  if (std::string conflict = listen_conflict(listen); !conflict.empty()) return fail("sip: " + conflict);
   std::unique_ptr<TlsDirectory> tls_dir;
   bool wants_tls = false;
   for (const auto& address : listen) wants_tls = wants_tls || address.transport == "tls";

@@ -133,10 +133,29 @@ def invite(c, port, uri, contact):
             return code, headers
 
 
+def free_rtp_range(size=20):
+    """A first port of `size` UDP ports free now: the harness's 40000-40999 is shared with
+    concurrent runs (and load tests bind thousands of ports)."""
+    for _ in range(100):
+        base = random.randrange(20000, 32000, 2)
+        socks = []
+        try:
+            for p in range(base, base + size):
+                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(u)
+                u.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for u in socks:
+                u.close()
+    raise RuntimeError("no free RTP range")
+
+
 def tls_extra(port, pki, **tls):
-    # An RTP range of its own (the harness's 40000-40999 is shared with concurrent runs).
-    rtp = random.randrange(30000, 39000, 2)
-    return {"rtp": {"port_min": rtp, "port_max": rtp + 199},
+    rtp = free_rtp_range()
+    return {"rtp": {"port_min": rtp, "port_max": rtp + 19},
             "sip": {"listen": [f"tls:127.0.0.1:{port}"],
                     "tls": dict({"cert_file": pki["server.pem"], "key_file": pki["server.key"]}, **tls)}}
 
@@ -242,9 +261,45 @@ def verify_peer_requires_a_client_certificate(workdir):
         c.close()
 
 
-def start_error(workdir, tls):
+@case
+def tls_beside_udp_and_tcp(workdir):
+    # Two groups: udp+tcp on one port (the first bind URL), tls on another (the second).
+    pki = make_pki(workdir)
+    port = free_port()
+    tls_port = free_port((socket.SOCK_STREAM,))
+    extra = tls_extra(tls_port, pki)
+    extra["sip"]["listen"] = [f"udp:127.0.0.1:{port}", f"tcp:127.0.0.1:{port}", f"tls:127.0.0.1:{tls_port}"]
+    doc = "version: 1.0.0\nsections:\n  main:\n    - answer\n    - hangup\n"
+    with Swmld(workdir, [{"swml": "doc.yaml"}], extra=extra, documents={"doc.yaml": doc}):
+        c = SipTlsClient(tls_port, pki["ca.pem"])
+        uri = f"sip:swml@127.0.0.1:{tls_port};transport=tls"
+        code, ok = invite(c, tls_port, uri, f"<sip:uac@127.0.0.1:{c.local_port};transport=tls>")
+        assert code == 200, code
+        assert ok["contact"] == [f"<sip:127.0.0.1:{tls_port};transport=tls>"], ok["contact"]
+        c.send(f"ACK {uri} SIP/2.0\nVia: SIP/2.0/TLS 127.0.0.1:{c.local_port};branch=z9hG4bK-tls-2\n"
+               f"From: <sip:uac@127.0.0.1>;tag=uac1\nTo: {ok['to'][0]}\nCall-ID: {ok['call-id'][0]}\n"
+               f"CSeq: 1 ACK\nMax-Forwards: 70\nContent-Length: 0\n\n")
+        _, bye, _ = c.recv_request("BYE")
+        c.respond(bye, 200, "OK")
+        c.close()
+        # The UDP listener still answers.
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        u.settimeout(5)
+        lp = u.getsockname()[1]
+        u.sendto((f"OPTIONS sip:swml@127.0.0.1:{port} SIP/2.0\r\n"
+                  f"Via: SIP/2.0/UDP 127.0.0.1:{lp};branch=z9hG4bK-opt-1\r\n"
+                  f"From: <sip:uac@127.0.0.1>;tag=o1\r\nTo: <sip:swml@127.0.0.1>\r\n"
+                  f"Call-ID: opt-{lp}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+                  f"Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+        assert u.recv(65536).startswith(b"SIP/2.0 200 "), "no 200 to OPTIONS over UDP"
+        u.close()
+
+
+def start_error(workdir, tls, listen=None):
     port = free_port((socket.SOCK_STREAM,))
-    s = Swmld(workdir, [{"swml": "doc.yaml"}], extra={"sip": {"listen": [f"tls:127.0.0.1:{port}"], "tls": tls}},
+    listen = listen or [f"tls:127.0.0.1:{port}"]
+    s = Swmld(workdir, [{"swml": "doc.yaml"}], extra={"sip": {"listen": listen, "tls": tls}},
               documents={"doc.yaml": "version: 1.0.0\nsections:\n  main:\n    - hangup\n"})
     proc = subprocess.run([e2e.SWMLD, "serve", "--config", s.config_path], capture_output=True,
                           text=True, timeout=20, cwd=workdir)
@@ -270,6 +325,17 @@ def mismatched_key_stops_start_up_naming_the_key(workdir):
     assert rc == 1, (rc, out)
     assert (f"sip.tls.key_file '{pki['other.key']}': does not match the certificate in "
             "sip.tls.cert_file") in out, out
+
+
+@case
+def tls_sharing_a_port_with_udp_stops_start_up(workdir):
+    # Sofia would take it as ";transport=udp,tls" and crash binding it.
+    pki = make_pki(workdir)
+    port = free_port()
+    rc, out = start_error(workdir, {"cert_file": pki["server.pem"], "key_file": pki["server.key"]},
+                          [f"udp:127.0.0.1:{port}", f"tls:127.0.0.1:{port}"])
+    assert rc == 1, (rc, out)
+    assert f"udp:127.0.0.1:{port} and tls:127.0.0.1:{port}: tls needs a port of its own" in out, out
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ struct TlsConfig {
 
 struct StackConfig {
   // "udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "udp:[::1]:5060", "tls:127.0.0.1:5061". At
-  // most two distinct host:port groups (each may carry several transports, but tcp and tls
-  // cannot share one): that is what one nua instance binds.
+  // most two distinct host:port groups (udp and tcp may share one; tls needs its own): that
+  // is what one nua instance binds.
   std::vector<std::string> listen{"udp:127.0.0.1:5060"};
   TlsConfig tls;  // used when a listen address is tls:
   std::string public_address;  // host for Contact (and IncomingCall::local_address); empty: the listen host
