@@ -107,8 +107,9 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   TRY(r.known_keys(root, "", {"sip", "rtp", "media", "routes", "http", "callbacks", "limits",
                               "refer", "logging", "metrics", "envs", "shutdown", "engine"}));
   if (auto s = root["sip"]) {
-    TRY(r.known_keys(s, "sip", {"listen", "public_address", "user_agent", "ring",
-                                "tcp_idle_timeout", "message_timeout", "max_message_bytes", "tls"}));
+    TRY(r.known_keys(s, "sip",
+                     {"listen", "public_address", "user_agent", "ring", "tcp_idle_timeout",
+                      "message_timeout", "max_message_bytes", "tls"}));
     TRY(r.read_list(s, "listen", "sip", c.sip_listen));
     TRY(r.read(s, "public_address", "sip", c.sip_public_address));
     TRY(r.read(s, "user_agent", "sip", c.sip_user_agent));
@@ -376,7 +377,8 @@ Status validate(const Config& c) {
   // The TLS files themselves are read and checked when the SIP stack starts (sip/tls.cpp).
   for (const auto& address : c.sip_listen)
     if (address.rfind("tls:", 0) == 0 && c.sip_tls_cert_file.empty())
-      return config_error("sip.tls.cert_file", "is required by the listen address '" + address + "'");
+      return config_error("sip.tls.cert_file",
+                          "is required by the listen address '" + address + "'");
   if (c.sip_tls_verify_peer && c.sip_tls_ca_file.empty())
     return config_error("sip.tls.ca_file", "is required with sip.tls.verify_peer: true");
   if (c.routes.empty())

@@ -1,5 +1,5 @@
-// Listen addresses ("udp:127.0.0.1:5060", "tls:127.0.0.1:5061"): parsing, the Sofia URLs that bind them, and a
-// bind probe that names the address that is in use. Pure apart from probe_bind().
+// Listen addresses ("udp:127.0.0.1:5060", "tls:127.0.0.1:5061"): parsing, the Sofia URLs that
+// bind them, and a bind probe that names the address that is in use. Pure apart from probe_bind().
 #pragma once
 
 #include <optional>

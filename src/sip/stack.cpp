@@ -48,7 +48,8 @@ Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
     if (!address) return fail("sip: " + error);
     listen.push_back(*address);
   }
-  if (std::string conflict = listen_conflict(listen); !conflict.empty()) return fail("sip: " + conflict);
+  if (std::string conflict = listen_conflict(listen); !conflict.empty())
+    return fail("sip: " + conflict);
   if (sofia_bind_urls(listen).size() > 2)
     return fail("sip: at most two distinct host:port listen groups are supported");
   std::unique_ptr<TlsDirectory> tls_dir;

@@ -331,7 +331,8 @@ void StackCore::on_new_invite(nua_handle_t* nh, sip_t const* sip) {
   if (via.transport == "tls" && sips)
     contact = "<sips:" + host_uri + ":" + std::to_string(via.port) + ">";
   else
-    contact = "<sip:" + host_uri + ":" + std::to_string(via.port) + ";transport=" + via.transport + ">";
+    contact =
+        "<sip:" + host_uri + ":" + std::to_string(via.port) + ";transport=" + via.transport + ">";
   info.local_address = host;
 
   auto leg = std::make_shared<LegImpl>(*this, nh, std::move(info), std::move(contact));

@@ -40,7 +40,9 @@ BIO* memory_bio(const std::string& text) {
 }
 
 // A passphrase callback that refuses: an encrypted key is an error, never a prompt on the tty.
-int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) { return -1; }
+int no_passphrase(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) {
+  return -1;
+}
 
 }  // namespace
 
@@ -48,7 +50,8 @@ Status check_tls_files(const TlsConfig& tls) {
   const std::string cert_key = "sip.tls.cert_file";
   const std::string key_key = "sip.tls.key_file";
   if (tls.cert_file.empty())
-    return make_error(ErrorCode::element_invalid_value, "sip.tls.cert_file: is required for a tls: listen address");
+    return make_error(ErrorCode::element_invalid_value,
+                      "sip.tls.cert_file: is required for a tls: listen address");
   auto cert_pem = read_file(cert_key, tls.cert_file);
   if (!cert_pem) return cert_pem.error();
   const std::string& key_path = tls.key_file.empty() ? tls.cert_file : tls.key_file;
@@ -83,7 +86,8 @@ Status check_tls_files(const TlsConfig& tls) {
 
   if (tls.verify_peer && tls.ca_file.empty())
     return make_error(ErrorCode::element_invalid_value,
-                      "sip.tls.ca_file: is required with sip.tls.verify_peer (the CAs peers' certificates must chain to)");
+                      "sip.tls.ca_file: is required with sip.tls.verify_peer (the CAs peers' "
+                      "certificates must chain to)");
   if (!tls.ca_file.empty()) {
     auto ca_pem = read_file("sip.tls.ca_file", tls.ca_file);
     if (!ca_pem) return ca_pem.error();
@@ -103,8 +107,8 @@ Result<std::unique_ptr<TlsDirectory>> TlsDirectory::create(const TlsConfig& tls)
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/swmld-tls-XXXXXX";
   if (!::mkdtemp(pattern.data()))  // mode 0700
     return make_error(ErrorCode::internal_error,
-                      "sip.tls: cannot create a private directory for Sofia's TLS files (" + pattern +
-                          "): " + std::strerror(errno));
+                      "sip.tls: cannot create a private directory for Sofia's TLS files (" +
+                          pattern + "): " + std::strerror(errno));
   std::unique_ptr<TlsDirectory> dir(new TlsDirectory(pattern));
   auto write = [&](const char* name, const std::string& text) -> Status {
     std::string path = dir->path_ + "/" + name;

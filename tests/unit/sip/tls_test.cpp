@@ -1,10 +1,10 @@
 // TLS files are checked before Sofia sees them; every error names the configuration key.
 // (Matching and mismatched real keys: tests/e2e/test_tls.py, with openssl-made PKI.)
+#include "sip/tls.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
-
-#include "sip/tls.hpp"
 
 namespace swmld::sip {
 namespace {
@@ -30,7 +30,8 @@ TEST(TlsFiles, AFileWithoutPemIsRefused) {
   tls.cert_file = write("not-a-cert.pem", "hello\n");
   auto s = check_tls_files(tls);
   ASSERT_FALSE(s);
-  EXPECT_EQ(s.error().message, "sip.tls.cert_file '" + tls.cert_file + "': no PEM certificate in it");
+  EXPECT_EQ(s.error().message,
+            "sip.tls.cert_file '" + tls.cert_file + "': no PEM certificate in it");
 }
 
 TEST(TlsFiles, NoCertificateConfigured) {
