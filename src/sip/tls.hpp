@@ -12,11 +12,6 @@
 
 namespace swmld::sip {
 
-// Checks the files of `tls` (readable, PEM, the key matches the certificate, the CA file
-// has at least one certificate) without writing anything. Errors name the configuration key
-// ("sip.tls.key_file '/x': does not match the certificate of sip.tls.cert_file").
-Status check_tls_files(const TlsConfig& tls);
-
 // A private temporary directory (mkdtemp under $TMPDIR or /tmp) with agent.pem and
 // cafile.pem, removed by remove() or the destructor. Sofia reads the files when it binds;
 // the stack removes the directory right after, so the key copy lives on disk only during

@@ -303,17 +303,22 @@ def start_error(workdir, tls, listen=None):
               documents={"doc.yaml": "version: 1.0.0\nsections:\n  main:\n    - hangup\n"})
     proc = subprocess.run([e2e.SWMLD, "serve", "--config", s.config_path], capture_output=True,
                           text=True, timeout=20, cwd=workdir)
-    return proc.returncode, proc.stdout + proc.stderr
+    check = subprocess.run([e2e.SWMLD, "check", "--config", s.config_path], capture_output=True,
+                           text=True, timeout=20, cwd=workdir)
+    return proc.returncode, proc.stdout + proc.stderr, check
 
 
 @case
 def missing_certificate_stops_start_up_naming_the_key(workdir):
     pki = make_pki(workdir)
     missing = os.path.join(workdir, "nope.pem")
-    rc, out = start_error(workdir, {"cert_file": missing, "key_file": pki["server.key"]})
+    rc, out, check = start_error(workdir, {"cert_file": missing, "key_file": pki["server.key"]})
     assert rc == 1, (rc, out)
-    assert f"sip.tls.cert_file '{missing}': cannot read: No such file or directory" in out, out
-    rc, out = start_error(workdir, {})
+    message = f"sip.tls.cert_file '{missing}': cannot read: No such file or directory"
+    assert message in out, out
+    # `swmld check` reads the files as start-up does.
+    assert check.returncode == 1 and message in check.stderr, (check.returncode, check.stderr)
+    rc, out, _ = start_error(workdir, {})
     assert rc == 2, (rc, out)
     assert "config key 'sip.tls.cert_file': is required by the listen address 'tls:127.0.0.1:" in out, out
 
@@ -321,10 +326,11 @@ def missing_certificate_stops_start_up_naming_the_key(workdir):
 @case
 def mismatched_key_stops_start_up_naming_the_key(workdir):
     pki = make_pki(workdir)
-    rc, out = start_error(workdir, {"cert_file": pki["server.pem"], "key_file": pki["other.key"]})
+    rc, out, check = start_error(workdir, {"cert_file": pki["server.pem"], "key_file": pki["other.key"]})
     assert rc == 1, (rc, out)
-    assert (f"sip.tls.key_file '{pki['other.key']}': does not match the certificate in "
-            "sip.tls.cert_file") in out, out
+    message = f"sip.tls.key_file '{pki['other.key']}': does not match the certificate in sip.tls.cert_file"
+    assert message in out, out
+    assert check.returncode == 1 and message in check.stderr, (check.returncode, check.stderr)
 
 
 @case
@@ -332,7 +338,7 @@ def tls_sharing_a_port_with_udp_stops_start_up(workdir):
     # Sofia would take it as ";transport=udp,tls" and crash binding it.
     pki = make_pki(workdir)
     port = free_port()
-    rc, out = start_error(workdir, {"cert_file": pki["server.pem"], "key_file": pki["server.key"]},
+    rc, out, _ = start_error(workdir, {"cert_file": pki["server.pem"], "key_file": pki["server.key"]},
                           [f"udp:127.0.0.1:{port}", f"tls:127.0.0.1:{port}"])
     assert rc == 1, (rc, out)
     assert f"udp:127.0.0.1:{port} and tls:127.0.0.1:{port}: tls needs a port of its own" in out, out

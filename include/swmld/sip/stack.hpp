@@ -28,6 +28,12 @@ struct TlsConfig {
   bool verify_peer = false;
 };
 
+// Checks the files of `tls` (readable, PEM, an unencrypted key that matches the certificate,
+// a certificate not expired, a CA file with a certificate) without writing anything; what
+// Stack::create does first, and `swmld check --config`. Errors name the configuration key
+// ("sip.tls.key_file '/x': does not match the certificate in sip.tls.cert_file"). Any thread.
+Status check_tls_files(const TlsConfig& tls);
+
 struct StackConfig {
   // "udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "udp:[::1]:5060", "tls:127.0.0.1:5061". At
   // most two distinct host:port groups (udp and tcp may share one; tls needs its own): that
