@@ -3,6 +3,7 @@
 
 #include "config.hpp"
 #include "route_table.hpp"
+#include "swmld/sip/stack.hpp"
 #include "swmld/swml/loader.hpp"
 
 namespace swmld::app {
@@ -34,6 +35,14 @@ int check_config(const std::string& file, std::ostream& out, std::ostream& err, 
   auto config = load_config(file);
   if (!config) return report(config.error());
   if (auto s = validate(*config); !s) return report(s.error());
+  // The TLS files, as the SIP stack would read them at start.
+  for (const auto& address : config->sip_listen) {
+    if (address.rfind("tls:", 0) != 0) continue;
+    sip::TlsConfig tls{config->sip_tls_cert_file, config->sip_tls_key_file,
+                       config->sip_tls_ca_file, config->sip_tls_verify_peer};
+    if (auto s = sip::check_tls_files(tls); !s) return report(s.error());
+    break;
+  }
   std::vector<Error> document_errors;
   auto routes = RouteTable::build(*config, &document_errors);
   if (!routes) {

@@ -33,6 +33,7 @@ Error config_error(const std::string& key, const std::string& msg, const YAML::N
 constexpr std::string_view kKeys[] = {
     "sip.listen", "sip.public_address", "sip.user_agent", "sip.ring", "sip.tcp_idle_timeout",
     "sip.message_timeout", "sip.max_message_bytes",
+    "sip.tls.cert_file", "sip.tls.key_file", "sip.tls.ca_file", "sip.tls.verify_peer",
     "rtp.port_min", "rtp.port_max", "rtp.codecs", "rtp.ptime", "rtp.threads", "rtp.latch",
     "rtp.rtcp", "rtp.idle_silence", "rtp.public_address",
     "media.root", "media.cache_mb", "media.max_file_mb", "media.max_seconds", "media.workers",
@@ -159,6 +160,13 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "tcp_idle_timeout", "sip", c.sip_tcp_idle_timeout_s));
     TRY(r.read(s, "message_timeout", "sip", c.sip_message_timeout_s));
     TRY(r.read(s, "max_message_bytes", "sip", c.sip_max_message_bytes));
+    if (auto t = s["tls"]) {
+      TRY(r.known_keys(t, "sip.tls"));
+      TRY(r.read(t, "cert_file", "sip.tls", c.sip_tls_cert_file));
+      TRY(r.read(t, "key_file", "sip.tls", c.sip_tls_key_file));
+      TRY(r.read(t, "ca_file", "sip.tls", c.sip_tls_ca_file));
+      TRY(r.read(t, "verify_peer", "sip.tls", c.sip_tls_verify_peer));
+    }
   }
   if (auto s = root["rtp"]) {
     media::MediaConfig& m = c.media;
@@ -305,6 +313,10 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
 constexpr std::pair<const char*, const char*> kEnv[] = {
     {"SWMLD_SIP_LISTEN", "sip.listen"},
     {"SWMLD_SIP_PUBLIC_ADDRESS", "sip.public_address"},
+    {"SWMLD_SIP_TLS_CERT_FILE", "sip.tls.cert_file"},
+    {"SWMLD_SIP_TLS_KEY_FILE", "sip.tls.key_file"},
+    {"SWMLD_SIP_TLS_CA_FILE", "sip.tls.ca_file"},
+    {"SWMLD_SIP_TLS_VERIFY_PEER", "sip.tls.verify_peer"},
     {"SWMLD_SWML", "swml"},
     {"SWMLD_LOG_LEVEL", "logging.level"},
     {"SWMLD_LOG_FORMAT", "logging.format"},
@@ -348,6 +360,14 @@ Status apply_override(Config& c, const std::string& key, const std::string& v) {
     return Ok{};
   }
   if (key == "sip.public_address") return c.sip_public_address = v, Status(Ok{});
+  if (key == "sip.tls.cert_file") return c.sip_tls_cert_file = v, Status(Ok{});
+  if (key == "sip.tls.key_file") return c.sip_tls_key_file = v, Status(Ok{});
+  if (key == "sip.tls.ca_file") return c.sip_tls_ca_file = v, Status(Ok{});
+  if (key == "sip.tls.verify_peer") {
+    if (v == "true" || v == "1" || v == "yes") return c.sip_tls_verify_peer = true, Status(Ok{});
+    if (v == "false" || v == "0" || v == "no") return c.sip_tls_verify_peer = false, Status(Ok{});
+    return config_error(key, "must be true or false, got '" + v + "'");
+  }
   if (key == "swml") {
     // One catch-all route, tried before those of the file.
     Route r;
@@ -412,6 +432,13 @@ Result<Config> load_config(const std::string& path) {
 Status validate(const Config& c) {
   if (c.sip_listen.empty()) return config_error("sip.listen", "needs at least one address");
   if (auto s = media::validate(c.media); !s) return s.error();
+  // The TLS files themselves are read and checked when the SIP stack starts (sip/tls.cpp).
+  for (const auto& address : c.sip_listen)
+    if (address.rfind("tls:", 0) == 0 && c.sip_tls_cert_file.empty())
+      return config_error("sip.tls.cert_file",
+                          "is required by the listen address '" + address + "'");
+  if (c.sip_tls_verify_peer && c.sip_tls_ca_file.empty())
+    return config_error("sip.tls.ca_file", "is required with sip.tls.verify_peer: true");
   if (c.routes.empty())
     return config_error("routes", "no route: give at least one route or --swml FILE|URL");
   if (c.log_format != "text" && c.log_format != "json")

@@ -43,6 +43,9 @@ struct Config {
   double sip_tcp_idle_timeout_s = 600;  // a TCP connection with no message for this long is closed
   double sip_message_timeout_s = 32;    // a message still incomplete after this closes its connection
   std::size_t sip_max_message_bytes = 64 * 1024;  // larger messages are refused
+  // sip.tls: for tls: listen addresses (PEM files; key empty: in the cert file)
+  std::string sip_tls_cert_file, sip_tls_key_file, sip_tls_ca_file;
+  bool sip_tls_verify_peer = false;  // require client certificates chaining to ca_file
 
   // rtp and media: RTP ports, codecs and threads; audio files, cache, TTS workers, DTMF
   media::MediaConfig media;

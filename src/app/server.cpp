@@ -241,6 +241,10 @@ class Server::Impl {
     sc.tcp_idle_timeout_ms = static_cast<unsigned>(config_.sip_tcp_idle_timeout_s * 1000);
     sc.message_timeout_ms = static_cast<unsigned>(config_.sip_message_timeout_s * 1000);
     sc.max_message_bytes = static_cast<unsigned>(config_.sip_max_message_bytes);
+    sc.tls.cert_file = config_.sip_tls_cert_file;
+    sc.tls.key_file = config_.sip_tls_key_file;
+    sc.tls.ca_file = config_.sip_tls_ca_file;
+    sc.tls.verify_peer = config_.sip_tls_verify_peer;
     auto stack = sip::Stack::create(sc);
     if (!stack) return stack.error();
     stack_ = std::move(*stack);

@@ -47,6 +47,11 @@ IncomingCall copy_incoming(nua_t* nua, sip_t const* sip) {
   if (msg_t* msg = nua_current_request(nua)) {
     if (su_addrinfo_t* ai = msg_addrinfo(msg)) {
       call.transport = ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
+      // TLS is TCP underneath and the message does not say which listener took it: the top
+      // Via's protocol tells them apart (a caller lying there only mislabels its own call).
+      if (call.transport == "tcp" && sip->sip_via && sip->sip_via->v_protocol &&
+          su_casematch(sip->sip_via->v_protocol, "SIP/2.0/TLS"))
+        call.transport = "tls";
       char host[INET6_ADDRSTRLEN] = "";
       if (ai->ai_addr && ai->ai_addr->sa_family == AF_INET6) {
         auto* a = reinterpret_cast<sockaddr_in6 const*>(ai->ai_addr);

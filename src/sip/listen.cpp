@@ -29,7 +29,8 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
   auto colon = text.find(':');
   if (colon == std::string_view::npos) return fail("expected transport:host:port");
   out.transport = std::string(text.substr(0, colon));
-  if (out.transport != "udp" && out.transport != "tcp") return fail("transport must be udp or tcp");
+  if (out.transport != "udp" && out.transport != "tcp" && out.transport != "tls")
+    return fail("transport must be udp, tcp or tls");
   std::string_view rest = text.substr(colon + 1);
   std::string_view port_text;
   if (!rest.empty() && rest.front() == '[') {
@@ -56,11 +57,20 @@ std::optional<ListenAddress> parse_listen_address(std::string_view text, std::st
   return out;
 }
 
+std::string listen_conflict(const std::vector<ListenAddress>& addresses) {
+  for (const auto& a : addresses)
+    for (const auto& b : addresses)
+      if (a.transport != "tls" && b.transport == "tls" && a.host_for_uri() == b.host_for_uri() &&
+          a.port == b.port)
+        return a.str() + " and " + b.str() + ": tls needs a port of its own";
+  return {};
+}
+
 std::vector<std::string> sofia_bind_urls(const std::vector<ListenAddress>& addresses) {
   struct Group {
     std::string host;
     int port;
-    bool udp = false, tcp = false;
+    bool udp = false, tcp = false, tls = false;
   };
   std::vector<Group> groups;
   for (const auto& a : addresses) {
@@ -68,12 +78,12 @@ std::vector<std::string> sofia_bind_urls(const std::vector<ListenAddress>& addre
     for (auto& existing : groups)
       if (existing.host == a.host_for_uri() && existing.port == a.port) g = &existing;
     if (!g) g = &groups.emplace_back(Group{a.host_for_uri(), a.port});
-    (a.transport == "udp" ? g->udp : g->tcp) = true;
+    (a.transport == "udp" ? g->udp : a.transport == "tcp" ? g->tcp : g->tls) = true;
   }
   std::vector<std::string> urls;
   for (const auto& g : groups) {
-    std::string url = "sip:" + g.host + ":" + std::to_string(g.port);
-    if (!(g.udp && g.tcp)) url += g.udp ? ";transport=udp" : ";transport=tcp";
+    std::string url = (g.tls ? "sips:" : "sip:") + g.host + ":" + std::to_string(g.port);
+    if (!g.tls && !(g.udp && g.tcp)) url += g.udp ? ";transport=udp" : ";transport=tcp";
     urls.push_back(url);
   }
   return urls;
@@ -84,7 +94,7 @@ std::string probe_bind(const ListenAddress& address) {
   int fd = ::socket(v6 ? AF_INET6 : AF_INET,
                     (address.transport == "udp" ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
   if (fd < 0) return std::strerror(errno);
-  if (address.transport == "tcp") {
+  if (address.transport != "udp") {
     int one = 1;  // as Sofia does: a port in TIME_WAIT is not "in use"
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   }
@@ -105,7 +115,7 @@ std::string probe_bind(const ListenAddress& address) {
   }
   std::string result;
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
-      (address.transport == "tcp" && ::listen(fd, 1) != 0))
+      (address.transport != "udp" && ::listen(fd, 1) != 0))
     result = std::strerror(errno);
   ::close(fd);
   return result;

@@ -8,6 +8,7 @@
 #include "listen.hpp"
 #include "sip_context.hpp"
 #include "stack_core.hpp"
+#include "tls.hpp"
 #include "swmld/core/thread_name.hpp"
 #include "swmld/sip/stack.hpp"
 
@@ -21,6 +22,7 @@ class Stack::Impl {
   std::thread thread;
   StackConfig config;                // until run()
   std::vector<ListenAddress> listen;
+  std::unique_ptr<TlsDirectory> tls_dir;  // until run()
   bool stopped = false;
 };
 
@@ -46,8 +48,18 @@ Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
     if (!address) return fail("sip: " + error);
     listen.push_back(*address);
   }
+  if (std::string conflict = listen_conflict(listen); !conflict.empty())
+    return fail("sip: " + conflict);
   if (sofia_bind_urls(listen).size() > 2)
     return fail("sip: at most two distinct host:port listen groups are supported");
+  std::unique_ptr<TlsDirectory> tls_dir;
+  bool wants_tls = false;
+  for (const auto& address : listen) wants_tls = wants_tls || address.transport == "tls";
+  if (wants_tls) {
+    auto dir = TlsDirectory::create(config.tls);
+    if (!dir) return fail("sip: " + dir.error().message);
+    tls_dir = std::move(*dir);
+  }
   for (const auto& address : listen) {
     std::string error = probe_bind(address);
     if (!error.empty()) return fail("sip: cannot listen on " + address.str() + ": " + error);
@@ -58,6 +70,7 @@ Result<std::unique_ptr<Stack>> Stack::create(StackConfig config) {
   impl->context = std::make_unique<SipContext>(impl->executor);
   impl->config = std::move(config);
   impl->listen = std::move(listen);
+  impl->tls_dir = std::move(tls_dir);
   return std::unique_ptr<Stack>(new Stack(std::move(impl)));
 }
 
@@ -65,8 +78,8 @@ Status Stack::run(InviteHandler on_invite) {
   auto fail = [](std::string message) { return make_error(ErrorCode::internal_error, std::move(message)); };
   if (impl_->core) return fail("sip: the stack is already running");
   impl_->core = std::make_unique<StackCore>(std::move(impl_->config), std::move(on_invite),
-                                            std::move(impl_->listen), impl_->executor,
-                                            impl_->context.get());
+                                            std::move(impl_->listen), std::move(impl_->tls_dir),
+                                            impl_->executor, impl_->context.get());
   std::promise<std::string> started;
   auto outcome = started.get_future();
   impl_->thread = std::thread([core = impl_->core.get(), p = std::move(started)]() mutable {

@@ -56,11 +56,12 @@ bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == 
 }  // namespace
 
 StackCore::StackCore(StackConfig config, Stack::InviteHandler on_invite,
-                     std::vector<ListenAddress> listen, std::shared_ptr<SipExecutor> executor,
-                     SipContext* context)
+                     std::vector<ListenAddress> listen, std::unique_ptr<TlsDirectory> tls_dir,
+                     std::shared_ptr<SipExecutor> executor, SipContext* context)
     : config_(std::move(config)),
       on_invite_(std::move(on_invite)),
       listen_(std::move(listen)),
+      tls_dir_(std::move(tls_dir)),
       executor_(std::move(executor)),
       context_(context) {}
 
@@ -118,6 +119,12 @@ std::string StackCore::create_nua() {
   std::string url2 = urls.size() > 1 ? urls[1] : std::string();
   // NUTAG_URL and NUTAG_SIPS_URL are the two bind URLs nua_create() accepts; the second one
   // may be a plain sip: URL (the tag only names the slot).
+  // TLS (src/sip/README.md): the directory of agent.pem/cafile.pem. TPTAG_TLS_VERSION(0)
+  // asks Sofia for OpenSSL's version-flexible TLS_method in any build (its source selects
+  // TLSv1_method for the default 1; Debian's build negotiates TLS 1.3 either way, measured).
+  // The verify depth is stated rather than left at Sofia's 0.
+  const char* tls_dir = tls_dir_ ? tls_dir_->path().c_str() : nullptr;
+  unsigned verify = config_.tls.verify_peer ? TPTLS_VERIFY_ALL : TPTLS_VERIFY_NONE;
   nua_ = nua_create(root_, &StackCore::on_nua_event, this,
                     NUTAG_URL(url1.c_str()),
                     TAG_IF(!url2.empty(), NUTAG_SIPS_URL(url2.c_str())),
@@ -138,7 +145,13 @@ std::string StackCore::create_nua() {
                     TPTAG_IDLE(config_.tcp_idle_timeout_ms),
                     TPTAG_TIMEOUT(config_.message_timeout_ms),
                     NTATAG_MAXSIZE(config_.max_message_bytes),
+                    TAG_IF(tls_dir, NUTAG_CERTIFICATE_DIR(tls_dir)),
+                    TAG_IF(tls_dir, TPTAG_TLS_VERSION(0)),
+                    TAG_IF(tls_dir, TPTAG_TLS_VERIFY_POLICY(verify)),
+                    TAG_IF(tls_dir, TPTAG_TLS_VERIFY_DEPTH(9)),
                     TAG_END());
+  // Sofia has read the key and certificates into its SSL context: the copies go.
+  if (tls_dir_) tls_dir_->remove();
   if (!nua_) {
     std::string names;
     for (const auto& a : listen_) names += (names.empty() ? "" : ", ") + a.str();
@@ -311,7 +324,15 @@ void StackCore::on_new_invite(nua_handle_t* nh, sip_t const* sip) {
                                         info.source_ip.find(':') != std::string::npos);
   std::string host = local_host(via, sip);
   std::string host_uri = host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
-  std::string contact = "<sip:" + host_uri + ":" + std::to_string(via.port) + ";transport=" + via.transport + ">";
+  // TLS: sips: when the caller addressed a sips: URI (RFC 3261 §8.1.1.8), else
+  // sip:;transport=tls. Either way the caller's in-dialog requests come back over TLS.
+  std::string contact;
+  bool sips = sip && sip->sip_request && sip->sip_request->rq_url->url_type == url_sips;
+  if (via.transport == "tls" && sips)
+    contact = "<sips:" + host_uri + ":" + std::to_string(via.port) + ">";
+  else
+    contact =
+        "<sip:" + host_uri + ":" + std::to_string(via.port) + ";transport=" + via.transport + ">";
   info.local_address = host;
 
   auto leg = std::make_shared<LegImpl>(*this, nh, std::move(info), std::move(contact));

@@ -13,13 +13,16 @@
 #include "listen.hpp"
 #include "sofia.hpp"
 #include "swmld/sip/stack.hpp"
+#include "tls.hpp"
 
 namespace swmld::sip {
 
 class StackCore {
  public:
+  // `tls_dir`: Sofia's TLS files when a listener is tls: (removed once nua has bound).
   StackCore(StackConfig config, Stack::InviteHandler on_invite, std::vector<ListenAddress> listen,
-            std::shared_ptr<SipExecutor> executor, class SipContext* context);
+            std::unique_ptr<TlsDirectory> tls_dir, std::shared_ptr<SipExecutor> executor,
+            class SipContext* context);
   StackCore(const StackCore&) = delete;
   StackCore& operator=(const StackCore&) = delete;
 
@@ -55,6 +58,7 @@ class StackCore {
   StackConfig config_;
   Stack::InviteHandler on_invite_;
   std::vector<ListenAddress> listen_;
+  std::unique_ptr<TlsDirectory> tls_dir_;
   std::shared_ptr<SipExecutor> executor_;
   class SipContext* context_;  // shut down here when the loop has ended
 

@@ -19,10 +19,27 @@
 
 namespace swmld::sip {
 
+// SIP over TLS (listen addresses "tls:HOST:PORT"); the config keys sip.tls.*, which the
+// start-up errors name. PEM files; key_file empty: the key is in cert_file.
+struct TlsConfig {
+  std::string cert_file, key_file, ca_file;
+  // Peers must present a certificate that chains to ca_file (and servers we connect to are
+  // verified against it); false: no certificate is asked for or checked.
+  bool verify_peer = false;
+};
+
+// Checks the files of `tls` (readable, PEM, an unencrypted key that matches the certificate,
+// a certificate not expired, a CA file with a certificate) without writing anything; what
+// Stack::create does first, and `swmld check --config`. Errors name the configuration key
+// ("sip.tls.key_file '/x': does not match the certificate in sip.tls.cert_file"). Any thread.
+Status check_tls_files(const TlsConfig& tls);
+
 struct StackConfig {
-  // "udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "udp:[::1]:5060". At most two distinct
-  // host:port groups (each may carry udp and tcp): that is what one nua instance binds.
+  // "udp:127.0.0.1:5060", "tcp:127.0.0.1:5060", "udp:[::1]:5060", "tls:127.0.0.1:5061". At
+  // most two distinct host:port groups (udp and tcp may share one; tls needs its own): that
+  // is what one nua instance binds.
   std::vector<std::string> listen{"udp:127.0.0.1:5060"};
+  TlsConfig tls;  // used when a listen address is tls:
   std::string public_address;  // host for Contact (and IncomingCall::local_address); empty: the listen host
   std::string user_agent = "swmld/0.1";
   int drain_retry_after_s = 30;    // Retry-After of the 503 sent while draining
@@ -48,7 +65,7 @@ struct IncomingCall {
   std::string sip_call_id, request_uri, from_uri, from_display, to_uri, contact_uri;
   std::string source_ip;
   int source_port = 0;
-  std::string transport;  // "udp" / "tcp"
+  std::string transport;  // "udp" / "tcp" / "tls"
   // Headers Sofia does not parse itself (every X-* header among them), in message order.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string remote_sdp;  // the INVITE's SDP offer; empty for a late-offer INVITE

@@ -123,6 +123,39 @@ TEST(Config, ShutdownDrainMinFromFileAndChecked) {
   EXPECT_NE(validate(bad).error().message.find("'shutdown.drain_min'"), std::string::npos);
 }
 
+TEST(Config, SipTlsKeysFromFileAndEnvironmentAndChecked) {
+  auto c = load_config(write("tls.yaml", R"(
+sip:
+  listen: ["tls:127.0.0.1:5061"]
+  tls: {cert_file: /etc/swmld/cert.pem, key_file: /etc/swmld/key.pem, verify_peer: true}
+routes: [{swml: a.yaml}]
+)"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->sip_tls_cert_file, "/etc/swmld/cert.pem");
+  EXPECT_EQ(c->sip_tls_key_file, "/etc/swmld/key.pem");
+  EXPECT_TRUE(c->sip_tls_verify_peer);
+  // verify_peer without a CA file: nothing to verify against.
+  EXPECT_NE(validate(*c).error().message.find("'sip.tls.ca_file'"), std::string::npos);
+  ::setenv("SWMLD_SIP_TLS_CA_FILE", "/etc/swmld/ca.pem", 1);
+  ::setenv("SWMLD_SIP_TLS_VERIFY_PEER", "false", 1);
+  auto e = load_config(write("tls.yaml", "sip: {listen: ['tls:127.0.0.1:5061'], tls: {cert_file: c.pem}}\n"
+                                         "routes: [{swml: a.yaml}]\n"));
+  ::unsetenv("SWMLD_SIP_TLS_CA_FILE");
+  ::unsetenv("SWMLD_SIP_TLS_VERIFY_PEER");
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->sip_tls_ca_file, "/etc/swmld/ca.pem");
+  EXPECT_FALSE(e->sip_tls_verify_peer);
+  EXPECT_TRUE(validate(*e));
+  Config bad = *e;
+  bad.sip_tls_cert_file.clear();
+  EXPECT_EQ(validate(bad).error().message,
+            "config key 'sip.tls.cert_file': is required by the listen address 'tls:127.0.0.1:5061'");
+  EXPECT_NE(apply_override(bad, "sip.tls.verify_peer", "maybe").error().message.find("'sip.tls.verify_peer'"),
+            std::string::npos);
+  auto unknown = load_config(write("tls.yaml", "sip: {tls: {cert: c.pem}}\n"));
+  EXPECT_NE(unknown.error().message.find("'sip.tls.cert'"), std::string::npos);
+}
+
 TEST(Config, EngineModeFromFileAndEnvironmentAndChecked) {
   Config defaults;
   EXPECT_EQ(defaults.engine_mode, "sip_thread");

@@ -68,7 +68,7 @@ http: {signing_secret: old-secret}
 routes: [{swml: a.yaml}]
 )");
   Config loaded = parse("r4.yaml", R"(
-sip: {listen: ["udp:127.0.0.1:5070"]}
+sip: {listen: ["udp:127.0.0.1:5070"], tls: {cert_file: new.pem}}
 rtp: {port_min: 30000, port_max: 30999}
 metrics: {listen: "127.0.0.1:9191"}
 engine: {mode: threads, threads: 4}
@@ -78,7 +78,7 @@ routes: [{swml: a.yaml}]
 )");
   ReloadPlan plan = plan_reload(running, loaded);
   EXPECT_EQ(plan.needs_restart,
-            (std::vector<std::string>{"sip.listen", "rtp.port_min", "rtp.port_max",
+            (std::vector<std::string>{"sip.listen", "sip.tls.cert_file", "rtp.port_min", "rtp.port_max",
                                       "http.signing_secret", "metrics.listen", "engine.mode",
                                       "engine.threads"}));
   EXPECT_EQ(plan.changed, std::vector<std::string>{"limits.max_cps"});

@@ -22,7 +22,7 @@ TEST(Listen, ParsesIpv4AndIpv6) {
 
 TEST(Listen, RejectsBadAddressesWithAReason) {
   std::string error;
-  for (const char* bad : {"127.0.0.1:5060", "tls:127.0.0.1:5061", "udp:127.0.0.1", "udp:127.0.0.1:0",
+  for (const char* bad : {"127.0.0.1:5060", "ws:127.0.0.1:5061", "udp:127.0.0.1", "udp:127.0.0.1:0",
                           "udp:127.0.0.1:70000", "udp:::1:5060", "udp:example.com:5060", "udp:[::1]5060"}) {
     error.clear();
     EXPECT_FALSE(parse_listen_address(bad, &error)) << bad;
@@ -38,6 +38,25 @@ TEST(Listen, GroupsTransportsOfOneAddress) {
   ASSERT_EQ(urls.size(), 2u);
   EXPECT_EQ(urls[0], "sip:127.0.0.1:5060");
   EXPECT_EQ(urls[1], "sip:[::1]:5062;transport=udp");
+}
+
+TEST(Listen, TlsIsASipsUrlOfItsOwn) {
+  std::vector<ListenAddress> v{*parse_listen_address("udp:127.0.0.1:5060", nullptr),
+                               *parse_listen_address("tcp:127.0.0.1:5060", nullptr),
+                               *parse_listen_address("tls:127.0.0.1:5061", nullptr)};
+  EXPECT_EQ(listen_conflict(v), "");
+  auto urls = sofia_bind_urls(v);
+  ASSERT_EQ(urls.size(), 2u);
+  EXPECT_EQ(urls[0], "sip:127.0.0.1:5060");
+  EXPECT_EQ(urls[1], "sips:127.0.0.1:5061");
+}
+
+TEST(Listen, TlsCannotShareAPort) {
+  std::vector<ListenAddress> v{*parse_listen_address("udp:[::1]:5060", nullptr),
+                               *parse_listen_address("tls:[::1]:5060", nullptr)};
+  EXPECT_EQ(listen_conflict(v), "udp:[::1]:5060 and tls:[::1]:5060: tls needs a port of its own");
+  v[0] = *parse_listen_address("tcp:[::1]:5060", nullptr);
+  EXPECT_NE(listen_conflict(v), "");
 }
 
 TEST(Listen, ProbeReportsAPortInUse) {
