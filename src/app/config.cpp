@@ -108,7 +108,8 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
                               "refer", "logging", "metrics", "envs", "shutdown", "engine"}));
   if (auto s = root["sip"]) {
     TRY(r.known_keys(s, "sip", {"listen", "public_address", "user_agent", "ring",
-                                "tcp_idle_timeout", "message_timeout", "max_message_bytes"}));
+                                "tcp_idle_timeout", "message_timeout", "max_message_bytes",
+                                "tcp_max_connections_per_source"}));
     TRY(r.read_list(s, "listen", "sip", c.sip_listen));
     TRY(r.read(s, "public_address", "sip", c.sip_public_address));
     TRY(r.read(s, "user_agent", "sip", c.sip_user_agent));
@@ -116,6 +117,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "tcp_idle_timeout", "sip", c.sip_tcp_idle_timeout_s));
     TRY(r.read(s, "message_timeout", "sip", c.sip_message_timeout_s));
     TRY(r.read(s, "max_message_bytes", "sip", c.sip_max_message_bytes));
+    TRY(r.read(s, "tcp_max_connections_per_source", "sip", c.sip_tcp_max_connections_per_source));
   }
   if (auto s = root["rtp"]) {
     media::MediaConfig& m = c.media;
@@ -368,6 +370,8 @@ Status validate(const Config& c) {
     return config_error("sip.message_timeout", "must be 1 to 600 seconds");
   if (c.sip_max_message_bytes < 4096 || c.sip_max_message_bytes > (1u << 22))
     return config_error("sip.max_message_bytes", "must be 4096 to 4194304");
+  if (c.sip_tcp_max_connections_per_source < 0 || c.sip_tcp_max_connections_per_source > 65536)
+    return config_error("sip.tcp_max_connections_per_source", "must be 0 (no limit) to 65536");
   if (c.max_cps <= 0) return config_error("limits.max_cps", "must be positive");
   if (c.max_steps < 1) return config_error("limits.max_steps", "must be at least 1");
   if (c.refer_notify_timeout <= 0 || c.refer_notify_timeout > 3600)

@@ -42,6 +42,7 @@ struct Config {
   double sip_tcp_idle_timeout_s = 600;  // a TCP connection with no message for this long is closed
   double sip_message_timeout_s = 32;    // a message still incomplete after this closes its connection
   std::size_t sip_max_message_bytes = 64 * 1024;  // larger messages are refused
+  int sip_tcp_max_connections_per_source = 64;  // newer ones are closed; 0: no limit
 
   // rtp and media: RTP ports, codecs and threads; audio files, cache, TTS workers, DTMF
   media::MediaConfig media;

@@ -87,6 +87,7 @@ const std::vector<Key>& restart_only() {
       FIXED("sip.tcp_idle_timeout", c.sip_tcp_idle_timeout_s),
       FIXED("sip.message_timeout", c.sip_message_timeout_s),
       FIXED("sip.max_message_bytes", c.sip_max_message_bytes),
+      FIXED("sip.tcp_max_connections_per_source", c.sip_tcp_max_connections_per_source),
       FIXED("rtp.port_min", c.media.rtp_ports.first),
       FIXED("rtp.port_max", c.media.rtp_ports.second),
       FIXED_LIST("rtp.codecs", c.media.codecs),
