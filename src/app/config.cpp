@@ -32,7 +32,7 @@ Error config_error(const std::string& key, const std::string& msg, const YAML::N
 // clang-format off
 constexpr std::string_view kKeys[] = {
     "sip.listen", "sip.public_address", "sip.user_agent", "sip.ring", "sip.tcp_idle_timeout",
-    "sip.message_timeout", "sip.max_message_bytes",
+    "sip.message_timeout", "sip.max_message_bytes", "sip.tcp_max_connections_per_source",
     "sip.tls.cert_file", "sip.tls.key_file", "sip.tls.ca_file", "sip.tls.verify_peer",
     "rtp.port_min", "rtp.port_max", "rtp.codecs", "rtp.ptime", "rtp.threads", "rtp.latch",
     "rtp.rtcp", "rtp.idle_silence", "rtp.public_address",
@@ -167,6 +167,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
       TRY(r.read(t, "ca_file", "sip.tls", c.sip_tls_ca_file));
       TRY(r.read(t, "verify_peer", "sip.tls", c.sip_tls_verify_peer));
     }
+    TRY(r.read(s, "tcp_max_connections_per_source", "sip", c.sip_tcp_max_connections_per_source));
   }
   if (auto s = root["rtp"]) {
     media::MediaConfig& m = c.media;
@@ -453,6 +454,8 @@ Status validate(const Config& c) {
     return config_error("sip.message_timeout", "must be 1 to 600 seconds");
   if (c.sip_max_message_bytes < 4096 || c.sip_max_message_bytes > (1u << 22))
     return config_error("sip.max_message_bytes", "must be 4096 to 4194304");
+  if (c.sip_tcp_max_connections_per_source < 0 || c.sip_tcp_max_connections_per_source > 65536)
+    return config_error("sip.tcp_max_connections_per_source", "must be 0 (no limit) to 65536");
   if (c.max_cps <= 0) return config_error("limits.max_cps", "must be positive");
   if (c.max_steps < 1) return config_error("limits.max_steps", "must be at least 1");
   if (c.refer_notify_timeout <= 0 || c.refer_notify_timeout > 3600)

@@ -46,6 +46,7 @@ struct Config {
   // sip.tls: for tls: listen addresses (PEM files; key empty: in the cert file)
   std::string sip_tls_cert_file, sip_tls_key_file, sip_tls_ca_file;
   bool sip_tls_verify_peer = false;  // require client certificates chaining to ca_file
+  int sip_tcp_max_connections_per_source = 64;  // newer ones are closed; 0: no limit
 
   // rtp and media: RTP ports, codecs and threads; audio files, cache, TTS workers, DTMF
   media::MediaConfig media;

@@ -92,6 +92,7 @@ const std::vector<Key>& restart_only() {
       FIXED("sip.tls.key_file", c.sip_tls_key_file),
       FIXED("sip.tls.ca_file", c.sip_tls_ca_file),
       FIXED("sip.tls.verify_peer", c.sip_tls_verify_peer),
+      FIXED("sip.tcp_max_connections_per_source", c.sip_tcp_max_connections_per_source),
       FIXED("rtp.port_min", c.media.rtp_ports.first),
       FIXED("rtp.port_max", c.media.rtp_ports.second),
       FIXED_LIST("rtp.codecs", c.media.codecs),

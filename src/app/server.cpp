@@ -245,6 +245,7 @@ class Server::Impl {
     sc.tls.key_file = config_.sip_tls_key_file;
     sc.tls.ca_file = config_.sip_tls_ca_file;
     sc.tls.verify_peer = config_.sip_tls_verify_peer;
+    sc.tcp_max_connections_per_source = static_cast<unsigned>(config_.sip_tcp_max_connections_per_source);
     auto stack = sip::Stack::create(sc);
     if (!stack) return stack.error();
     stack_ = std::move(*stack);
@@ -534,6 +535,10 @@ class Server::Impl {
                       "Configuration reloads (SIGHUP), by result (ok, failed).");
     metrics_.describe("swmld_config_last_reload_success_timestamp_seconds", "gauge",
                       "Unix time of the last configuration load that took effect (start-up or reload).");
+    metrics_.describe("swmld_sip_tcp_closed_total", "counter",
+                      "SIP TCP connections swmld's guard closed, by reason (over_limit, silent, trickle, unread).");
+    for (const char* r : {"over_limit", "silent", "trickle", "unread"})
+      metrics_.series("swmld_sip_tcp_closed_total", fmt::format("reason=\"{}\"", r));
     metrics_.series("swmld_config_reloads_total", "result=\"ok\"");
     metrics_.series("swmld_config_reloads_total", "result=\"failed\"");
   }
@@ -543,6 +548,14 @@ class Server::Impl {
     metrics_.series("swmld_calls_active") = active_.load();
     metrics_.series("swmld_draining") = draining_.load() ? 1 : 0;
     metrics_.series("swmld_log_lines_dropped_total") = static_cast<std::int64_t>(log::dropped_lines());
+    if (stack_) {
+      auto t = stack_->tcp_guard_stats();
+      auto n = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
+      metrics_.series("swmld_sip_tcp_closed_total", "reason=\"over_limit\"") = n(t.over_limit);
+      metrics_.series("swmld_sip_tcp_closed_total", "reason=\"silent\"") = n(t.silent);
+      metrics_.series("swmld_sip_tcp_closed_total", "reason=\"trickle\"") = n(t.trickle);
+      metrics_.series("swmld_sip_tcp_closed_total", "reason=\"unread\"") = n(t.unread);
+    }
     if (poster_) {
       auto st = poster_->stats();
       metrics_.series("swmld_callbacks_total", "outcome=\"delivered\"") = static_cast<std::int64_t>(st.delivered);

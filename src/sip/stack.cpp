@@ -114,6 +114,10 @@ void Stack::shutdown() {
 
 std::size_t Stack::active_legs() const { return impl_->core ? impl_->core->active_legs() : 0; }
 
+TcpGuardStats Stack::tcp_guard_stats() const {
+  return impl_->core ? impl_->core->tcp_guard_stats() : TcpGuardStats{};
+}
+
 boost::asio::any_io_executor Stack::executor() const { return impl_->context->get_executor(); }
 
 namespace {

@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "incoming.hpp"
 #include "leg.hpp"
 #include "sip_context.hpp"
@@ -45,6 +47,10 @@ int on_timers_due(StackCore* /*root magic*/, su_wait_t* /*wait*/, SipExecutor* e
 // The executor's local wake-up: a zero-delay timer armed by posts made on this thread.
 void on_local_wakeup(StackCore* core, su_timer_t* /*timer*/, StackCore* /*arg*/) noexcept {
   guarded("posted task", [core] { core->executor()->drain(); });
+}
+
+void on_tcp_guard_tick(StackCore* core, su_timer_t* /*timer*/, StackCore* /*arg*/) noexcept {
+  guarded("tcp guard", [core] { core->guard_tcp(); });
 }
 
 void on_shutdown_timeout(StackCore* core, su_timer_t* /*timer*/, StackCore* /*arg*/) noexcept {
@@ -93,6 +99,8 @@ void StackCore::run(std::promise<std::string> started) {
     su_root_run(root_);  // until nua_r_shutdown or the shutdown timer
     if (shutdown_timer_) su_timer_destroy(shutdown_timer_);
     shutdown_timer_ = nullptr;
+    if (tcp_guard_timer_) su_timer_destroy(tcp_guard_timer_);
+    tcp_guard_timer_ = nullptr;
     nua_destroy(nua_);
     nua_ = nullptr;
     for (auto& [ptr, leg] : legs_) leg->force_terminated();
@@ -149,6 +157,7 @@ std::string StackCore::create_nua() {
                     TAG_IF(tls_dir, TPTAG_TLS_VERSION(0)),
                     TAG_IF(tls_dir, TPTAG_TLS_VERIFY_POLICY(verify)),
                     TAG_IF(tls_dir, TPTAG_TLS_VERIFY_DEPTH(9)),
+                    TPTAG_PONG2PING(1),              // CRLF keep-alives get their pong (RFC 5626)
                     TAG_END());
   // Sofia has read the key and certificates into its SSL context: the copies go.
   if (tls_dir_) tls_dir_->remove();
@@ -160,7 +169,53 @@ std::string StackCore::create_nua() {
   std::string names;
   for (const auto& u : urls) names += (names.empty() ? "" : ", ") + u;
   spdlog::info("sip: listening on {}", names);
+  start_tcp_guard();
   return {};
+}
+
+void StackCore::start_tcp_guard() {
+  TcpGuardConfig gc;
+  for (const auto& a : listen_)
+    if (a.transport != "udp") gc.ports.insert(a.port);
+  if (gc.ports.empty()) return;
+  gc.max_per_source = config_.tcp_max_connections_per_source;
+  gc.message_timeout = std::chrono::milliseconds(config_.message_timeout_ms);
+  // A quarter of the message timeout between looks, 100 ms to 1 s: a connection over a
+  // limit lives at most that much longer than the limit says.
+  unsigned tick = std::clamp(config_.message_timeout_ms / 4, 100u, 1000u);
+  tcp_guard_ = std::make_unique<TcpGuard>(std::move(gc));
+  tcp_guard_timer_ = su_timer_create(su_root_task(root_), tick);
+  if (tcp_guard_timer_) su_timer_run(tcp_guard_timer_, on_tcp_guard_tick, this);
+}
+
+void StackCore::guard_tcp() {
+  if (!tcp_guard_ || shutting_down_) return;
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& c : tcp_guard_->scan(now)) {
+    tcp_closed_[c.reason].fetch_add(1, std::memory_order_relaxed);
+    ++tcp_guard_unlogged_[c.reason];
+    tcp_guard_last_peer_ = c.peer;
+  }
+  // One line per 5 s at most, whatever a peer does.
+  bool any = false;
+  for (auto n : tcp_guard_unlogged_) any = any || n > 0;
+  if (!any || now - tcp_guard_logged_ < std::chrono::seconds(5)) return;
+  tcp_guard_logged_ = now;
+  spdlog::warn("sip: closed TCP connections: {} over the per-source limit, {} silent, {} trickling, "
+               "{} unread (last from {})",
+               tcp_guard_unlogged_[TcpGuard::kOverLimit], tcp_guard_unlogged_[TcpGuard::kSilent],
+               tcp_guard_unlogged_[TcpGuard::kTrickle], tcp_guard_unlogged_[TcpGuard::kUnread],
+               tcp_guard_last_peer_);
+  for (auto& n : tcp_guard_unlogged_) n = 0;
+}
+
+TcpGuardStats StackCore::tcp_guard_stats() const {
+  TcpGuardStats st;
+  st.over_limit = tcp_closed_[TcpGuard::kOverLimit].load(std::memory_order_relaxed);
+  st.silent = tcp_closed_[TcpGuard::kSilent].load(std::memory_order_relaxed);
+  st.trickle = tcp_closed_[TcpGuard::kTrickle].load(std::memory_order_relaxed);
+  st.unread = tcp_closed_[TcpGuard::kUnread].load(std::memory_order_relaxed);
+  return st;
 }
 
 void StackCore::begin_drain() {
@@ -233,17 +288,20 @@ void StackCore::dispatch(nua_event_t event, int status, char const* phrase, nua_
     case nua_i_publish:
     case nua_i_register:
     case nua_i_method:
-      respond_out_of_dialog(event, nh);
+      respond_out_of_dialog(event, nh, sip);
       break;
     default:
       break;
   }
 }
 
-void StackCore::respond_out_of_dialog(nua_event_t event, nua_handle_t* nh) {
+void StackCore::respond_out_of_dialog(nua_event_t event, nua_handle_t* nh, sip_t const* sip) {
   // OPTIONS and INFO are application methods: answer them here. Sofia has already answered
   // the others. Either way the handle was created for this request only.
-  if (event == nua_i_options) {
+  const char* bad = (event == nua_i_options || event == nua_i_info) ? malformed_request(sip) : nullptr;
+  if (bad) {
+    nua_respond(nh, 400, bad, NUTAG_WITH_THIS(nua_), TAG_END());
+  } else if (event == nua_i_options) {
     if (draining_) {
       std::string retry = std::to_string(config_.drain_retry_after_s);
       nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua_),
@@ -299,11 +357,27 @@ int unacceptable_invite(sip_t const* sip) {
 
 }  // namespace
 
+// A Request-URI with headers (RFC 3261 19.1.1 forbids them there; RFC 4475 escruri), which
+// Sofia's parser lets through: the reason phrase of the 400, or null for a request that is
+// fine. Its other liberties (lwsstart, trws, baddate, badaspec) cannot be seen from here:
+// the raw text is gone once Sofia has parsed it in place (docs/operations.md, "Bad input").
+const char* StackCore::malformed_request(sip_t const* sip) {
+  if (!sip || !sip->sip_request) return nullptr;
+  if (sip->sip_request->rq_url->url_headers) return "Bad Request-URI";
+  return nullptr;
+}
+
 void StackCore::on_new_invite(nua_handle_t* nh, sip_t const* sip) {
   if (draining_) {
     std::string retry = std::to_string(config_.drain_retry_after_s);
     nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua_),
                 SIPTAG_RETRY_AFTER_STR(retry.c_str()), TAG_END());
+    return;  // the handle goes with its terminated state
+  }
+  if (const char* bad = malformed_request(sip)) {
+    spdlog::debug("sip: INVITE {} refused with 400 {}",
+                  sip->sip_call_id && sip->sip_call_id->i_id ? sip->sip_call_id->i_id : "-", bad);
+    nua_respond(nh, 400, bad, NUTAG_WITH_THIS(nua_), TAG_END());
     return;  // the handle goes with its terminated state
   }
   if (int code = sip ? unacceptable_invite(sip) : 0) {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <future>
 #include <memory>
 #include <string>
@@ -12,6 +14,7 @@
 #include "executor.hpp"
 #include "listen.hpp"
 #include "sofia.hpp"
+#include "tcp_guard.hpp"
 #include "swmld/sip/stack.hpp"
 #include "tls.hpp"
 
@@ -39,6 +42,8 @@ class StackCore {
   const StackConfig& config() const { return config_; }
   const std::shared_ptr<SipExecutor>& executor() const { return executor_; }
   std::size_t active_legs() const { return active_.load(); }
+  TcpGuardStats tcp_guard_stats() const;  // any thread
+  void guard_tcp();                       // the TCP guard's tick
 
   // The nua event callback (C linkage type via nua.h); never lets an exception escape.
   static void on_nua_event(nua_event_t event, int status, char const* phrase, nua_t* nua,
@@ -47,10 +52,12 @@ class StackCore {
 
  private:
   std::string create_nua();
+  void start_tcp_guard();
   void dispatch(nua_event_t event, int status, char const* phrase, nua_handle_t* nh,
                 LegImpl* leg, sip_t const* sip, tagi_t tags[]);
   void on_new_invite(nua_handle_t* nh, sip_t const* sip);
-  void respond_out_of_dialog(nua_event_t event, nua_handle_t* nh);
+  void respond_out_of_dialog(nua_event_t event, nua_handle_t* nh, sip_t const* sip);
+  static const char* malformed_request(sip_t const* sip);
   // Host for Contact / SDP and the Contact header for a request that came over `transport`.
   std::string local_host(const ListenAddress& via, sip_t const* sip) const;
   const ListenAddress& listen_for(const std::string& transport, bool ipv6) const;
@@ -70,6 +77,13 @@ class StackCore {
   bool shutting_down_ = false;
   std::unordered_map<LegImpl*, std::shared_ptr<LegImpl>> legs_;
   std::atomic<std::size_t> active_{0};
+  // SIP over TCP: what Sofia does not bound (tcp_guard.hpp); null without a TCP listener.
+  std::unique_ptr<TcpGuard> tcp_guard_;
+  su_timer_t* tcp_guard_timer_ = nullptr;
+  std::atomic<std::uint64_t> tcp_closed_[TcpGuard::kReasons] = {};
+  std::chrono::steady_clock::time_point tcp_guard_logged_{};
+  std::uint64_t tcp_guard_unlogged_[TcpGuard::kReasons] = {};
+  std::string tcp_guard_last_peer_;
 };
 
 }  // namespace swmld::sip

@@ -62,6 +62,27 @@ def free_port(kinds=(socket.SOCK_DGRAM, socket.SOCK_STREAM)):
     raise RuntimeError("no free port")
 
 
+def free_rtp_range(n):
+    """`n` consecutive UDP ports on 127.0.0.1 free now, outside the default 40000-40999 (for
+    `rtp.port_min`/`port_max` when a test must not share ports with other runs)."""
+    import random
+    for _ in range(100):
+        base = random.randrange(41000, 59000, 2)
+        socks = []
+        try:
+            for p in range(base, base + n):
+                t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(t)
+                t.bind(("127.0.0.1", p))
+            return {"port_min": base, "port_max": base + n - 1}
+        except OSError:
+            pass
+        finally:
+            for t in socks:
+                t.close()
+    raise RuntimeError("no free RTP port range")
+
+
 class Swmld:
     """A running `swmld serve`. Use as a context manager."""
 

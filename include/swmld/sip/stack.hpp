@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -58,6 +59,16 @@ struct StackConfig {
   unsigned tcp_idle_timeout_ms = 600'000;
   unsigned message_timeout_ms = 32'000;
   unsigned max_message_bytes = 64u << 10;
+  // What Sofia does not bound, swmld's TCP guard does (src/sip/tcp_guard.hpp): at most this
+  // many connections from one IP address (the newest beyond it are closed; 0: no limit), and
+  // a connection that sends nothing, trickles bytes without a complete request, or that
+  // Sofia stopped reading is closed after `message_timeout_ms`.
+  unsigned tcp_max_connections_per_source = 64;
+};
+
+// TCP connections the guard closed, by reason (StackConfig above).
+struct TcpGuardStats {
+  std::uint64_t over_limit = 0, silent = 0, trickle = 0, unread = 0;
 };
 
 // One inbound INVITE, copied out of the message on the SIP thread. Immutable afterwards.
@@ -110,6 +121,7 @@ class Stack {
   // destroys the stack on the SIP thread and joins it. Idempotent. Any thread but the SIP one.
   void shutdown();
   std::size_t active_legs() const;  // legs not terminated yet; any thread
+  TcpGuardStats tcp_guard_stats() const;  // any thread
 
   // The SIP thread as an Asio executor, for work that should live there (engine.mode:
   // sip_thread). Handlers run on the SIP thread in FIFO order, never inline in the caller.

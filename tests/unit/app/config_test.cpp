@@ -90,8 +90,10 @@ TEST(Config, ValidateNamesTheKey) {
 
 TEST(Config, SipTcpBoundsFromFileAndChecked) {
   auto c = load_config(write("tcp.yaml", "sip: {tcp_idle_timeout: 30, message_timeout: 5, "
-                                         "max_message_bytes: 16384}\nroutes: [{swml: a.yaml}]\n"));
+                                         "max_message_bytes: 16384, tcp_max_connections_per_source: 8}\n"
+                                         "routes: [{swml: a.yaml}]\n"));
   ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->sip_tcp_max_connections_per_source, 8);
   EXPECT_EQ(c->sip_tcp_idle_timeout_s, 30);
   EXPECT_EQ(c->sip_message_timeout_s, 5);
   EXPECT_EQ(c->sip_max_message_bytes, 16384u);
@@ -105,6 +107,11 @@ TEST(Config, SipTcpBoundsFromFileAndChecked) {
   bad = *c;
   bad.sip_tcp_idle_timeout_s = 0.5;
   EXPECT_NE(validate(bad).error().message.find("'sip.tcp_idle_timeout'"), std::string::npos);
+  bad = *c;
+  bad.sip_tcp_max_connections_per_source = -1;
+  EXPECT_NE(validate(bad).error().message.find("'sip.tcp_max_connections_per_source'"), std::string::npos);
+  bad.sip_tcp_max_connections_per_source = 0;  // no limit
+  EXPECT_TRUE(validate(bad));
 }
 
 TEST(Config, ShutdownDrainMinFromFileAndChecked) {
