@@ -199,9 +199,12 @@ TEST(MediaSession, PlaysSilenceAsPacedPcmuFromTheAnsweredPort) {
     }
     prev = p->header;
   }
+  // Paced, not bursty: 9 intervals of 20 ms. The upper bound allows the receiving thread a
+  // late wake-up on a busy machine (the suite runs two tests at a time); the pacing itself is
+  // measured by bench/media_load.
   auto span = got.back().at - got.front().at;
   EXPECT_GE(span, 170ms);
-  EXPECT_LE(span, 200ms);
+  EXPECT_LE(span, 260ms);
 }
 
 TEST(MediaSession, ACachedFileStartsPlayingWithin100Ms) {
