@@ -93,6 +93,9 @@ struct Config {
   Value envs = Value::object();     // the `envs` scope of every call
 };
 
+// Parses the YAML text of a configuration file (`source` names it in errors); no environment.
+Result<Config> parse_config(const std::string& text, const std::string& source);
+
 // Reads `path` (empty: defaults only), then applies SWMLD_* environment variables
 // (SWMLD_SIP_LISTEN, SWMLD_LOG_LEVEL, SWMLD_LOG_FORMAT, SWMLD_SWML, SWMLD_MAX_CALLS, ...).
 Result<Config> load_config(const std::string& path);
