@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "swmld/core/url.hpp"
+#include "swmld/core/utf8.hpp"
 
 namespace swmld::app {
 namespace {
@@ -117,16 +118,32 @@ struct Reader {
   }
 };
 
-Value to_value(const YAML::Node& n) {
-  if (!n || n.IsNull()) return nullptr;
-  if (n.IsScalar()) return n.as<std::string>();
+// A YAML mapping as a Value (route params, envs): they travel in JSON (document fetches,
+// expressions), so their text must be UTF-8; `path` names the key in errors.
+Result<Value> to_value(const YAML::Node& n, const std::string& path, const std::string& file) {
+  if (!n || n.IsNull()) return Value(nullptr);
+  if (n.IsScalar()) {
+    if (!valid_utf8(n.Scalar())) return config_error(path, "is not valid UTF-8", &n, file);
+    return Value(n.Scalar());
+  }
   if (n.IsSequence()) {
     Value a = Value::array();
-    for (const auto& i : n) a.push_back(to_value(i));
+    std::size_t i = 0;
+    for (const auto& item : n) {
+      auto v = to_value(item, path + "[" + std::to_string(i++) + "]", file);
+      if (!v) return v.error();
+      a.push_back(std::move(*v));
+    }
     return a;
   }
   Value o = Value::object();
-  for (const auto& kv : n) o[kv.first.as<std::string>()] = to_value(kv.second);
+  for (const auto& kv : n) {
+    std::string key = kv.first.as<std::string>();
+    if (!valid_utf8(key)) return config_error(path, "has a key that is not valid UTF-8", &kv.first, file);
+    auto v = to_value(kv.second, path + "." + key, file);
+    if (!v) return v.error();
+    o[key] = std::move(*v);
+  }
   return o;
 }
 
@@ -219,7 +236,9 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
         return config_error(path + ".swml", "is required (a file path or http(s) URL)", &n, file);
       if (auto p = n["params"]) {
         if (!p.IsMap()) return config_error(path + ".params", "must be a mapping", &p, file);
-        route.params = to_value(p);
+        auto params = to_value(p, path + ".params", file);
+        if (!params) return params.error();
+        route.params = std::move(*params);
       }
       if (auto m = n["match"]) {
         std::string mp = path + ".match";
@@ -305,7 +324,9 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
   }
   if (auto e = root["envs"]) {
     if (!e.IsMap()) return config_error("envs", "must be a mapping", &e, file);
-    c.envs = to_value(e);
+    auto envs = to_value(e, "envs", file);
+    if (!envs) return envs.error();
+    c.envs = std::move(*envs);
   }
   return c;
 }
@@ -406,6 +427,15 @@ const std::vector<std::pair<std::string, std::string>>& config_env_vars() {
   return vars;
 }
 
+Result<Config> parse_config(const std::string& text, const std::string& source) {
+  try {
+    return parse(YAML::Load(text), source);
+  } catch (const YAML::Exception& e) {
+    SourcePos pos{source, e.mark.line + 1, e.mark.column + 1};
+    return Error{ErrorCode::parse_error, "config: " + e.msg, pos};
+  }
+}
+
 Result<Config> load_config(const std::string& path) {
   Result<Config> cfg = Config{};
   if (!path.empty()) {
@@ -413,12 +443,7 @@ Result<Config> load_config(const std::string& path) {
     if (!in) return config_error("--config", "cannot read '" + path + "'");
     std::stringstream text;
     text << in.rdbuf();
-    try {
-      cfg = parse(YAML::Load(text.str()), path);
-    } catch (const YAML::Exception& e) {
-      SourcePos pos{path, e.mark.line + 1, e.mark.column + 1};
-      return Error{ErrorCode::parse_error, "config: " + e.msg, pos};
-    }
+    cfg = parse_config(text.str(), path);
     if (!cfg) return cfg;
   }
   for (const auto& [env, key] : kEnv) {

@@ -110,6 +110,9 @@ const std::vector<std::string>& config_keys();
 // "sip.listen"); SWMLD_SWML sets "swml", a catch-all route tried first (as --swml).
 const std::vector<std::pair<std::string, std::string>>& config_env_vars();
 
+// Parses the YAML text of a configuration file (`source` names it in errors); no environment.
+Result<Config> parse_config(const std::string& text, const std::string& source);
+
 // Reads `path` (empty: defaults only), then applies SWMLD_* environment variables
 // (SWMLD_SIP_LISTEN, SWMLD_LOG_LEVEL, SWMLD_LOG_FORMAT, SWMLD_SWML, SWMLD_MAX_CALLS, ...).
 Result<Config> load_config(const std::string& path);

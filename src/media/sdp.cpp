@@ -16,7 +16,9 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+// A decimal number as SDP writes them: digits only (no sign).
 std::optional<int> to_int(std::string_view s) {
+  if (s.empty() || s.front() == '-') return std::nullopt;
   int v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
@@ -173,7 +175,8 @@ std::optional<MediaChoice> choose_media(const SdpOffer& offer, const std::vector
   std::string why = "no audio stream in the offer";
   for (std::size_t i = 0; i < offer.media.size(); ++i) {
     const SdpMedia& m = offer.media[i];
-    if (m.type != "audio" || m.port <= 0) continue;
+    // Port 0 declines the stream; above 65535 it is no UDP port at all.
+    if (m.type != "audio" || m.port <= 0 || m.port > 65535) continue;
     if (m.proto != "RTP/AVP") {
       why = "unsupported audio profile " + m.proto;
       continue;
@@ -183,7 +186,7 @@ std::optional<MediaChoice> choose_media(const SdpOffer& offer, const std::vector
     bool found = false;
     for (const auto& f : m.formats) {
       auto pt = to_int(f);
-      if (!pt) continue;
+      if (!pt || *pt < 0 || *pt > 127) continue;  // RTP payload types are 7 bits
       std::string enc = encoding_of(m, *pt);
       if (!found && clock_rate_of(m, *pt) == 8000 &&
           std::any_of(codecs.begin(), codecs.end(),

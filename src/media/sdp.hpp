@@ -49,8 +49,9 @@ struct MediaChoice {
   int remote_port = 0;
 };
 
-// Picks the first payload of the first usable audio stream (RTP/AVP, port != 0) whose codec
-// is in `codecs` (offer order wins: the offerer lists its preference first). nullopt with
+// Picks the first payload of the first usable audio stream (RTP/AVP, port 1..65535) whose codec
+// is in `codecs` (offer order wins: the offerer lists its preference first); payload types
+// outside 0..127 are ignored. nullopt with
 // *reason set when nothing fits (the caller answers 488).
 std::optional<MediaChoice> choose_media(const SdpOffer& offer, const std::vector<std::string>& codecs,
                                         int default_ptime, std::string* reason);

@@ -445,9 +445,10 @@ std::optional<Error> find_unclosed_quote(std::string_view text, const std::strin
   std::istringstream in{padded};
   QuoteFinder finder(padded, source);
   try {
+    // As parse_tree, two documents at most: past the first, the text is refused anyway, and
+    // yaml-cpp 0.7 can hand out empty documents forever after some errors (`"",`).
     YAML::Parser parser(in);
-    while (parser.HandleNextDocument(finder)) {
-    }
+    if (parser.HandleNextDocument(finder)) parser.HandleNextDocument(finder);
   } catch (const Fatal& f) {
     return f.error;
   } catch (const std::exception&) {

@@ -8,51 +8,15 @@
 
 #include "args.hpp"
 #include "methods.hpp"
+#include "response_vars.hpp"
 #include "swmld/core/url.hpp"
 
 namespace swmld::engine::methods {
 namespace {
 
-std::string lower_trim(std::string s) {
-  auto b = s.find_first_not_of(" \t");
-  auto e = s.find_last_not_of(" \t");
-  s = b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return s;
-}
-
-// Deepest nesting of arrays/objects in a JSON text (outside strings). A response is only
-// turned into variables when it is shallow: deep values would make every later copy of the
-// variables recurse that deep.
-int json_nesting(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char ch : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (ch == '\\') {
-        escaped = true;
-      } else if (ch == '"') {
-        in_string = false;
-      }
-    } else if (ch == '"') {
-      in_string = true;
-    } else if (ch == '[' || ch == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if (ch == ']' || ch == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
-constexpr int kMaxResponseNesting = 64;
-
 bool has_header(const HttpRequest& r, const std::string& name) {
   return std::any_of(r.headers.begin(), r.headers.end(),
-                     [&](const auto& h) { return lower_trim(h.first) == name; });
+                     [&](const auto& h) { return header_key(h.first) == name; });
 }
 
 }  // namespace
@@ -117,29 +81,12 @@ asio::awaitable<Flow> request(Call& c, const swml::Step& step) {
     resp = std::move(**slot);
   }
 
-  bool ok = resp.status >= 200 && resp.status < 300;
-  vars["request_result"] = ok ? "success" : "failed";
-  vars["return_value"] = vars["request_result"];
-  if (resp.status > 0) vars["request_response_code"] = resp.status;
   if (!resp.error.empty())
     c.log(spdlog::level::warn, "request {} {}: {}", req.method, mask_credentials(req.url), resp.error);
-  Value headers = Value::object();
-  for (const auto& [name, value] : resp.headers) {
-    if (headers.size() >= c.config().request_max_headers) break;
-    headers[lower_trim(name)] = value;
-  }
-  if (resp.status > 0) vars["request_response_headers"] = std::move(headers);
-  if (resp.body.size() > c.config().request_max_body) resp.body.resize(c.config().request_max_body);
-  if (resp.status > 0) vars["request_response_body"] = resp.body;
-  if (*save && !resp.body.empty()) {
-    if (json_nesting(resp.body) > kMaxResponseNesting) {
-      c.log(spdlog::level::warn, "request {}: response nested deeper than {} levels: not saved",
-            mask_credentials(req.url), kMaxResponseNesting);
-    } else {
-      Value parsed = Value::parse(resp.body, nullptr, false);
-      if (!parsed.is_discarded()) vars["request_response"] = std::move(parsed);
-    }
-  }
+  ResponseLimits limits{c.config().request_max_body, c.config().request_max_headers};
+  auto warning = store_response(vars, std::move(resp), limits, *save);
+  if (!warning.empty())
+    c.log(spdlog::level::warn, "request {}: {}", mask_credentials(req.url), warning);
   co_return Flow::next();
 }
 

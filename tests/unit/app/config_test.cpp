@@ -77,6 +77,37 @@ TEST(Config, EnvironmentOverridesTheFileAndCliOverridesBoth) {
   EXPECT_FALSE(apply_override(*c, "limits.max_calls", "many").ok());
 }
 
+TEST(Config, ParseConfigReadsTextAndNoEnvironment) {
+  ::setenv("SWMLD_LOG_LEVEL", "warn", 1);
+  auto c = parse_config("logging: {level: debug}\nroutes: [{swml: a.yaml}]\n", "text.yaml");
+  ::unsetenv("SWMLD_LOG_LEVEL");
+  ASSERT_TRUE(c.ok()) << c.error().str();
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->source, "text.yaml");
+  auto bad = parse_config("sip: {listen: [x\n", "text.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::parse_error);
+  EXPECT_EQ(bad.error().pos.file, "text.yaml");
+}
+
+// Found by fuzz_config: a latin-1 byte in envs made the SIGHUP reload's comparison throw
+// (nlohmann::json::dump) and end swmld. Values that travel as JSON must be UTF-8.
+TEST(Config, EnvsAndParamsMustBeUtf8) {
+  auto envs = parse_config("envs:\n  api: {key: \"caf\xe9\"}\nroutes: [{swml: a.yaml}]\n", "u.yaml");
+  ASSERT_FALSE(envs.ok());
+  EXPECT_EQ(envs.error().message, "config key 'envs.api.key': is not valid UTF-8");
+  EXPECT_EQ(envs.error().pos.line, 2);
+  auto params = parse_config("routes:\n  - swml: a.yaml\n    params: {list: [ok, \"\xff\"]}\n", "u.yaml");
+  ASSERT_FALSE(params.ok());
+  EXPECT_EQ(params.error().message, "config key 'routes[0].params.list[1]': is not valid UTF-8");
+  auto key = parse_config("envs: {\"\xc3\": 1}\n", "u.yaml");
+  ASSERT_FALSE(key.ok());
+  EXPECT_EQ(key.error().message, "config key 'envs': has a key that is not valid UTF-8");
+  auto good = parse_config("envs: {caf\xc3\xa9: \"\xe2\x82\xac\"}\n", "u.yaml");
+  ASSERT_TRUE(good.ok()) << good.error().str();
+  EXPECT_EQ(good->envs["caf\xc3\xa9"], "\xe2\x82\xac");
+}
+
 TEST(Config, ValidateNamesTheKey) {
   Config c;
   EXPECT_NE(validate(c).error().message.find("'routes'"), std::string::npos);

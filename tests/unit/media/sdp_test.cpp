@@ -117,6 +117,28 @@ TEST(Sdp, Ipv6AddressesUseIp6) {
   EXPECT_NE(answer.find("c=IN IP6 ::1\r\n"), std::string::npos);
 }
 
+// Found by fuzz_sdp: port 450000 reached the RTP stream as 450000 % 65536.
+TEST(Sdp, PortsBeyond65535AreNotUsable) {
+  auto offer = parse_sdp(offer_text("m=audio 450000 RTP/AVP 0", ""));
+  ASSERT_TRUE(offer);
+  std::string reason;
+  EXPECT_FALSE(choose_media(*offer, {"PCMU"}, 20, &reason));
+  EXPECT_EQ(reason, "no audio stream in the offer");
+  auto c = choose(offer_text("m=audio 65536 RTP/AVP 0", "") + "m=audio 65535 RTP/AVP 0\r\n");
+  EXPECT_EQ(c.media_index, 1u);
+  EXPECT_EQ(c.remote_port, 65535);
+}
+
+// Payload types are 7 bits: 128 or -8 would have been sent as (uint8_t) 128 / 248.
+TEST(Sdp, PayloadTypesOutside0To127AreIgnored) {
+  auto c = choose(offer_text("m=audio 4000 RTP/AVP 128 -8 -0 8 200",
+                             "a=rtpmap:128 PCMU/8000\r\na=rtpmap:-8 PCMU/8000\r\n"
+                             "a=rtpmap:200 telephone-event/8000\r\n"));
+  EXPECT_EQ(c.codec, "PCMA");  // "-0" is no payload type either
+  EXPECT_EQ(c.payload_type, 8);
+  EXPECT_EQ(c.te_payload_type, -1);
+}
+
 TEST(Sdp, LateOfferListsConfiguredCodecsAndTelephoneEvent) {
   auto offer = render_offer({"PCMA", "PCMU"}, 20, LocalMedia{"10.0.0.1", 20000, 1, 1});
   EXPECT_NE(offer.find("m=audio 20000 RTP/AVP 8 0 101\r\n"), std::string::npos) << offer;

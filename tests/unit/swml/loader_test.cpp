@@ -409,6 +409,15 @@ TEST(Loader, ClosedQuotedStringsOverSeveralLinesLoad) {
   EXPECT_EQ(main_step(doc, 2).args["url"], "say:a b");
 }
 
+// Found by fuzz_loader: after `"",` yaml-cpp 0.7 hands out empty documents forever, and the
+// search for an unclosed quote read them all (a fetched document hung its thread).
+TEST(LoaderErrors, TextAfterAQuotedScalarEndsWithoutHanging) {
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(first_error("\"\","), "1:3 relay_script_parse_error");
+  EXPECT_EQ(first_error("\"\",\n"), "1:3 relay_script_parse_error");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
 TEST(LoaderErrors, EmptyDocument) {
   EXPECT_EQ(first_error(""), "1:1 relay_script_parse_error");
   EXPECT_EQ(first_error("# only a comment\n"), "1:1 relay_script_parse_error");

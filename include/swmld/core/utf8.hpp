@@ -1,0 +1,44 @@
+// UTF-8 validity (RFC 3629: no overlong forms, no UTF-16 surrogates, nothing above U+10FFFF).
+// Text that ends up in JSON (nlohmann::json::dump throws on invalid UTF-8) is checked with it.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace swmld {
+
+// The offset of the first byte that does not start a valid sequence; s.size() when valid.
+inline std::size_t utf8_invalid_at(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    }
+    if (len == 0 || i + len > s.size()) return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xbf)) return i;
+    }
+    i += len;
+  }
+  return s.size();
+}
+
+inline bool valid_utf8(std::string_view s) { return utf8_invalid_at(s) == s.size(); }
+
+}  // namespace swmld
