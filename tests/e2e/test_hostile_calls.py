@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""One hostile call must not hurt the others (issue #12 item 3): while documents that burn
+their JavaScript budget in a `goto` loop run one after another, ordinary REFER calls at
+50/s keep a fast INVITE->REFER and none fails; each hostile call ends with 500 and an error
+naming limits.expression_time_per_call. The interpreter runs on the SIP thread (engine.mode sip_thread, the default)."""
+
+import os
+import threading
+
+from e2e import Swmld, case, run, sipp
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The load scenario of bench/refer_load: INVITE -> 200 -> ACK -> REFER (rtd "refer") -> 202 ->
+# NOTIFY 200 -> BYE.
+REFER_LOAD = os.path.join(HERE, "..", "..", "bench", "refer_load", "refer_load.xml")
+
+PLAIN = """version: 1.0.0
+sections:
+  main:
+    - answer: {}
+    - sip_refer: {to_uri: "sip:target@127.0.0.1:5999"}
+    - hangup: {}
+"""
+
+# Each evaluation computes for 120 ms (inside the 150 ms per-evaluation limit), 100 times.
+HOSTILE = """version: 1.0.0
+sections:
+  main:
+    - label: loop
+    - set:
+        x: "${(function(){ var t = Date.now(); while (Date.now() - t < 120) {} return t; })()}"
+    - goto: {label: loop, max: 100}
+"""
+
+
+def percentile(values, p):
+    if not values:
+        return None
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, int(round(p / 100.0 * len(values) + 0.5)) - 1))
+    return values[k]
+
+
+def refer_rtts(workdir):
+    out = []
+    for f in os.listdir(workdir):
+        if f.endswith("_rtt.csv"):
+            for line in open(os.path.join(workdir, f), errors="replace"):
+                parts = line.strip().split(";")
+                if len(parts) >= 3 and parts[2] == "refer":
+                    try:
+                        out.append(float(parts[1]))
+                    except ValueError:
+                        pass
+    return out
+
+
+@case
+def ordinary_calls_stay_fast_while_hostile_calls_burn_their_budget(workdir):
+    routes = [{"name": "hostile", "match": {"user": "hostile"}, "swml": "hostile.yaml"},
+              {"name": "plain", "swml": "plain.yaml"}]
+    calls, rate = 500, 50
+    with Swmld(workdir, routes, documents={"hostile.yaml": HOSTILE, "plain.yaml": PLAIN},
+               extra={"logging": {"level": "info"}}) as s:
+        hostile = {}
+
+        def hostile_calls():
+            # One at a time, back to back: about 1 s each (the budget), for most of the load.
+            hostile["r"] = sipp(workdir, "uac_invite_500.xml", s.port, service="hostile",
+                                calls=6, timeout=40, extra=["-l", "1", "-r", "10"])
+
+        t = threading.Thread(target=hostile_calls)
+        t.start()
+        load = sipp(workdir, REFER_LOAD, s.port, service="refer", calls=calls, timeout=50,
+                    name="load", extra=["-r", str(rate), "-l", "200", "-trace_rtt",
+                                        "-rtt_freq", "1"])
+        t.join(60)
+        assert not t.is_alive(), "the hostile calls did not finish"
+        h = hostile["r"]
+    assert load.rc == 0, load.out[-2000:]
+    assert h.rc == 0, h.out[-2000:]
+    # Each hostile call ended with 500 (retransmitted until SIPp's ACK: count calls).
+    ended = {m["headers"]["call-id"][0] for m in h.responses(500)}
+    assert len(ended) == 6, [m["first"] for m in h.messages if m["dir"] == "received"]
+    rtts = refer_rtts(workdir)
+    assert len(rtts) == calls, len(rtts)
+    p99 = percentile(rtts, 99)
+    assert p99 < 100, f"INVITE->REFER p99 {p99} ms (max {max(rtts)} ms)"
+    text = s.text()
+    assert "expression time budget of 1000 ms per call used up (limits.expression_time_per_call)" \
+        in text, text[-3000:]
+    assert "runs on the expression worker" in text
+    print(f"  {calls} calls at {rate}/s beside 6 hostile calls: INVITE->REFER p99 {p99:.1f} ms, "
+          f"max {max(rtts):.1f} ms, 0 failed")
+
+
+if __name__ == "__main__":
+    run()
