@@ -6,6 +6,7 @@ naming limits.expression_time_per_call. The interpreter runs on the SIP thread (
 
 import os
 import threading
+import time
 
 from e2e import Swmld, case, run, sipp
 
@@ -92,6 +93,28 @@ def ordinary_calls_stay_fast_while_hostile_calls_burn_their_budget(workdir):
     assert "runs on the expression worker" in text
     print(f"  {calls} calls at {rate}/s beside 6 hostile calls: INVITE->REFER p99 {p99:.1f} ms, "
           f"max {max(rtts):.1f} ms, 0 failed")
+
+
+@case
+def sigterm_while_a_hostile_call_evaluates_on_the_worker_stops_cleanly(workdir):
+    routes = [{"name": "hostile", "swml": "hostile.yaml"}]
+    s = Swmld(workdir, routes, documents={"hostile.yaml": HOSTILE},
+              extra={"logging": {"level": "info"}, "shutdown": {"drain_timeout": 0}})
+    s.start()
+    result = {}
+    t = threading.Thread(target=lambda: result.update(
+        r=sipp(workdir, "uac_invite_500.xml", s.port, service="hostile", calls=1, timeout=20)))
+    t.start()
+    try:
+        deadline = time.time() + 10
+        while "runs on the expression worker" not in s.text():
+            assert time.time() < deadline, "the hostile call never moved to the worker"
+            time.sleep(0.02)
+        time.sleep(0.05)  # a 120 ms evaluation is running on swmld-expr
+    finally:
+        s.stop()  # asserts exit code 0 within 15 s
+    t.join(30)
+    assert s.exit_code == 0
 
 
 if __name__ == "__main__":
