@@ -5,10 +5,11 @@ their JavaScript budget in a `goto` loop run one after another, ordinary REFER c
 naming limits.expression_time_per_call. The interpreter runs on the SIP thread (engine.mode sip_thread, the default)."""
 
 import os
+import re
 import threading
 import time
 
-from e2e import Swmld, case, run, sipp
+from e2e import HttpTestServer, Swmld, case, run, sipp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The load scenario of bench/refer_load: INVITE -> 200 -> ACK -> REFER (rtd "refer") -> 202 ->
@@ -115,6 +116,34 @@ def sigterm_while_a_hostile_call_evaluates_on_the_worker_stops_cleanly(workdir):
         s.stop()  # asserts exit code 0 within 15 s
     t.join(30)
     assert s.exit_code == 0
+
+
+@case
+def request_responses_that_are_huge_or_never_end_fail_the_request_not_the_node(workdir):
+    # A 2 MiB body (over the HTTP client's 1 MiB) is cut off; a response that never comes
+    # ends at the request's timeout (1 s). The document goes on after each: request_result
+    # "failed", and the call runs off its end (480).
+    with HttpTestServer() as http:
+        http.script("/huge", [{"body": "x" * (2 << 20)}])
+        http.script("/never", [{"delay_ms": 20000}])
+        doc = ("version: 1.0.0\nsections:\n  main:\n"
+               f"    - request: {{url: '{http.url('/huge')}', method: GET}}\n"
+               "    - set: {huge: '${request_result}'}\n"
+               f"    - request: {{url: '{http.url('/never')}', method: GET, timeout: 1}}\n"
+               "    - set: {never: '${request_result}'}\n"
+               "    - cond:\n        - when: \"vars.huge == 'failed' && vars.never == 'failed'\"\n"
+               "          then: [{hangup: {reason: busy}}]\n")
+        with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
+            t0 = time.time()
+            res = sipp(workdir, "uac_invite_486.xml", s.port)
+            took = time.time() - t0
+    assert res.rc == 0, res.out[-2000:]
+    assert took < 8, took
+    text = s.text()
+    assert f"request GET {http.url('/huge')}: response body larger than 1048576 bytes" in text, \
+        text[-3000:]
+    assert re.search(r"request GET %s: .*[Tt]imed? ?out" % re.escape(http.url("/never")), text), \
+        text[-3000:]
 
 
 if __name__ == "__main__":
