@@ -386,7 +386,8 @@ class Server::Impl {
     engine->max_steps = c.max_steps;
     engine->sandbox.per_call =
         std::chrono::milliseconds(std::llround(c.expression_time_per_call * 1000));
-    engine->run_expressions_elsewhere = [executor = expr_io_.get_executor()](std::function<void()> job) {
+    engine->run_expressions_elsewhere = [executor = expr_io_.get_executor()](
+                                            std::function<void()> job) {
       boost::asio::post(executor, std::move(job));
     };
     engine->refer_notify_timeout =

@@ -1,7 +1,9 @@
 // A call's expressions: on its strand while they are cheap, on the expression worker once
 // they are not, and within the call's expression time budget wherever they run
 // (docs/architecture.md, "Expressions off the SIP thread").
+// clang-format off
 #include "call.hpp"  // first: it includes <utility> before Boost.Asio
+// clang-format on
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>

@@ -264,10 +264,10 @@ Result<Value> ExpressionEngine::evaluate(std::string_view expr, std::string_view
   if (!prepared.error.empty()) return eval_error("expression", whole, prepared.error);
   if (!js_) js_ = std::make_unique<Js>(limits_);
   const auto allowed = stopped() ? std::nullopt : allowance();
-  if (!allowed) return sliced_out_ ? eval_error("expression", whole, "stopped at the slice") : budget_error();
+  if (!allowed) return stop_error("expression", whole);
   auto out = js_->sandbox.evaluate(prepared, scope, as_text ? js::Want::text : js::Want::value,
                                    allowed->time);
-  if (account(*allowed)) return exhausted_ ? budget_error() : eval_error("expression", whole, "stopped at the slice");
+  if (account(*allowed)) return stop_error("expression", whole);
   if (!out) return eval_error("expression", whole, out.error().message);
   if (as_text) return Value(std::move(out->text));
   return std::move(out->value);
@@ -372,9 +372,9 @@ Result<bool> ExpressionEngine::condition(std::string_view js_text, const Scope& 
   if (!prepared.error.empty()) return eval_error("condition", e, prepared.error);
   if (!js_) js_ = std::make_unique<Js>(limits_);
   const auto allowed = stopped() ? std::nullopt : allowance();
-  if (!allowed) return sliced_out_ ? eval_error("condition", e, "stopped at the slice") : budget_error();
+  if (!allowed) return stop_error("condition", e);
   auto out = js_->sandbox.evaluate(prepared, scope, js::Want::truth, allowed->time);
-  if (account(*allowed)) return exhausted_ ? budget_error() : eval_error("condition", e, "stopped at the slice");
+  if (account(*allowed)) return stop_error("condition", e);
   if (!out) return eval_error("condition", e, out.error().message);
   return out->truth;
 }
@@ -415,6 +415,10 @@ bool ExpressionEngine::account(const Allowance& a) {
     return true;
   }
   return false;
+}
+
+Error ExpressionEngine::stop_error(std::string_view kind, std::string_view text) const {
+  return exhausted_ ? budget_error() : eval_error(kind, text, "stopped at the slice");
 }
 
 Error ExpressionEngine::budget_error() const {

@@ -103,6 +103,8 @@ class ExpressionEngine {
   bool account(const Allowance& a);
   // An evaluation was stopped by the slice or the budget: the expansion stops too.
   bool stopped() const { return sliced_out_ || exhausted_; }
+  // The error of an evaluation stopped by the budget or the slice.
+  Error stop_error(std::string_view kind, std::string_view text) const;
 
   SandboxLimits limits_;
   std::unique_ptr<Js> js_;

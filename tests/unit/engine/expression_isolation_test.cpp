@@ -2,11 +2,10 @@
 // costly evaluations move to the expression worker, a call's expression time is budgeted,
 // and a loop of cheap steps lets the strand's other handlers run.
 #include <atomic>
-#include <thread>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <thread>
 
 #include "harness.hpp"
 
@@ -127,7 +126,8 @@ TEST(ExpressionIsolation, CheapExpressionsStayOnTheStrand) {
   h.start(
       "version: 1.0.0\nsections:\n  main:\n"
       "    - set: {a: \"${1 + 2}\"}\n"
-      "    - cond:\n        - when: \"vars.a * 2 == 6\"\n          then: [{set: {b: \"${a + 1}\"}}]\n");
+      "    - cond:\n        - when: \"vars.a * 2 == 6\"\n          then: [{set: {b: \"${a + "
+      "1}\"}}]\n");
   h.run_for(std::chrono::seconds(5));
   ASSERT_TRUE(h.outcome);
   EXPECT_EQ(h.outcome->vars["a"], 3);

@@ -547,7 +547,8 @@ TEST_F(ExpressionTest, CheapEvaluationsAddUpToTheBudget) {
 TEST_F(ExpressionTest, AnEvaluationLongerThanTheSliceStopsThereAndCanRunAgainWithout) {
   ExpressionEngine engine;
   engine.set_slice(std::chrono::microseconds(2000));
-  const std::string js = "${(function(){ var s = 0; for (var i = 0; i < 5e5; i++) s += 1; return s; })()}";
+  const std::string js =
+      "${(function(){ var s = 0; for (var i = 0; i < 5e5; i++) s += 1; return s; })()}";
   std::vector<Error> warnings;
   const auto t0 = std::chrono::steady_clock::now();
   auto r = engine.expand(Value(js), scope(), &warnings);
