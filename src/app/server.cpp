@@ -228,6 +228,9 @@ class Server::Impl {
     }
     expr_thread_ = std::thread([this] {
       name_this_thread("swmld-expr");
+      // Below the other threads (nice 10): on a busy machine, the JavaScript of costly
+      // documents waits for the CPU, not the signalling. Best effort.
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
       expr_io_.run();
     });
     // The endpoint first: /readyz says "starting" until the SIP stack listens.
@@ -307,15 +310,16 @@ class Server::Impl {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    // Expression jobs still queued finish (each within its 150 ms) and post their results
-    // to calls whose strands still exist.
-    expr_work_.reset();
-    if (expr_thread_.joinable()) expr_thread_.join();
     if (poster_) poster_->drain(2.0);
     work_.reset();
     io_.stop();
     for (auto& t : engine_threads_) t.join();
     engine_threads_.clear();
+    // Expression jobs still queued finish (each within its 150 ms) and post their results
+    // to the calls' strands, which still exist: the SIP stack goes after this (engine
+    // strands' handlers that no longer run are destroyed with io_).
+    expr_work_.reset();
+    if (expr_thread_.joinable()) expr_thread_.join();
     stack_.reset();
     poster_.reset();
     // Audio fetches complete ("client shut down") while the media service still exists.
