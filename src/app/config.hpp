@@ -77,6 +77,7 @@ struct Config {
   int max_calls = 1000;
   double max_cps = 500;
   int max_steps = 10000;
+  double expression_time_per_call = 1.0;  // seconds of ${…} JavaScript per call; 0: no limit
   std::vector<std::string> allow_sources;  // IPs/CIDRs allowed to send INVITEs; empty: all
 
   // refer

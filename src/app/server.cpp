@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <csignal>
 #include <chrono>
 #include <deque>
@@ -225,6 +226,13 @@ class Server::Impl {
         io_.run();
       });
     }
+    expr_thread_ = std::thread([this] {
+      name_this_thread("swmld-expr");
+      // Below the other threads (nice 10): on a busy machine, the JavaScript of costly
+      // documents waits for the CPU, not the signalling. Best effort.
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+      expr_io_.run();
+    });
     // The endpoint first: /readyz says "starting" until the SIP stack listens.
     if (!config_.metrics_listen.empty()) {
       auto m = MetricsServer::start(io_, config_.metrics_listen, [this] { return render_metrics(); },
@@ -322,6 +330,11 @@ class Server::Impl {
     io_.stop();
     for (auto& t : engine_threads_) t.join();
     engine_threads_.clear();
+    // Expression jobs still queued finish (each within its 150 ms) and post their results
+    // to the calls' strands, which still exist: the SIP stack goes after this (engine
+    // strands' handlers that no longer run are destroyed with io_).
+    expr_work_.reset();
+    if (expr_thread_.joinable()) expr_thread_.join();
     stack_.reset();
     poster_.reset();
     // Audio fetches complete ("client shut down") while the media service still exists.
@@ -331,7 +344,7 @@ class Server::Impl {
   }
 
   ~Impl() {
-    if (!engine_threads_.empty() || stack_) stop();
+    if (!engine_threads_.empty() || stack_ || expr_thread_.joinable()) stop();
   }
 
   // SIGHUP, on the main thread: reads the configuration again (file, environment, command
@@ -390,6 +403,12 @@ class Server::Impl {
   std::shared_ptr<const Snapshot> make_snapshot(const Config& c, std::shared_ptr<const RouteTable> routes) {
     auto engine = std::make_shared<engine::EngineConfig>();
     engine->max_steps = c.max_steps;
+    engine->sandbox.per_call =
+        std::chrono::milliseconds(std::llround(c.expression_time_per_call * 1000));
+    engine->run_expressions_elsewhere = [executor = expr_io_.get_executor()](
+                                            std::function<void()> job) {
+      boost::asio::post(executor, std::move(job));
+    };
     engine->refer_notify_timeout =
         std::chrono::milliseconds(static_cast<long long>(c.refer_notify_timeout * 1000));
     engine->referred_by = c.referred_by;
@@ -600,6 +619,12 @@ class Server::Impl {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
   std::vector<std::thread> engine_threads_;
+  // The expression worker: JavaScript of calls whose expressions are not cheap
+  // (engine::EngineConfig::run_expressions_elsewhere), off the SIP and engine threads.
+  boost::asio::io_context expr_io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> expr_work_{
+      expr_io_.get_executor()};
+  std::thread expr_thread_;
   std::function<boost::asio::any_io_executor()> new_call_executor_;  // set once in start()
   std::unique_ptr<http::Client> http_;
   std::unique_ptr<http::EventPoster> poster_;

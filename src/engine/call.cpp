@@ -253,6 +253,14 @@ asio::awaitable<Flow> Call::run_step(const swml::Step& step, std::size_t index) 
     frames_[depth].path.pop_back();
     co_return flow;
   }
+  if (config_.yield_every_steps > 0 && steps_run_ % config_.yield_every_steps == 0) {
+    // Let the strand's other handlers (other calls' SIP events) through.
+    co_await asio::post(strand_, asio::use_awaitable);
+    if (hung_up()) {
+      frames_[depth].path.pop_back();
+      co_return Flow::end();
+    }
+  }
   if (step.method != "goto" && step.method != "transfer" && step.method != "label")
     jump_chain_ = 0;
   methods::MethodFn fn = methods::find(step.method);
@@ -348,17 +356,6 @@ Flow Call::located_at_escape(Flow flow) {
   return flow;
 }
 
-Result<Value> Call::expand(const Value& v) {
-  if (!swml::has_placeholders(v)) return v;  // most steps: no scope (nor `call`) needed
-  std::vector<Error> warnings;
-  auto out = expressions_.expand(v, scope(), &warnings);
-  for (auto& w : warnings) {
-    w.message += "; expanded as empty";
-    warn(std::move(w));
-  }
-  return out;
-}
-
 void Call::warn(Error error) {
   locate(error);
   vars_["script_error"] = std::string(to_string(error.code));
@@ -392,6 +389,15 @@ asio::awaitable<Result<std::pair<swml::DocumentPtr, std::string>>> Call::resolve
     co_return R(std::make_pair((*result)->value(), std::string("main")));
   }
   if (!dest.empty() && dest.front() == '{') {
+    // Parsed here, on the strand: kept small, so that a document cannot make its strand (the
+    // SIP thread) parse megabytes per step. Larger documents are fetched by URL (parsed on
+    // the HTTP worker).
+    constexpr std::size_t kMaxInline = 64 * 1024;
+    if (dest.size() > kMaxInline)
+      co_return R(make_error(ErrorCode::method_parameter_invalid_value,
+                             "inline document of " + std::to_string(dest.size()) +
+                                 " bytes is larger than the limit of " +
+                                 std::to_string(kMaxInline) + " bytes"));
     swml::LoadOptions opts;
     opts.source_name = "<inline>";
     auto doc = swml::load_document(dest, opts);
@@ -535,7 +541,8 @@ void Call::handle(std::size_t index, call::Event event) {
     } else if (std::holds_alternative<call::Ended>(event)) {
       call_state_ = "ended";
     }
-    if (!call_.is_null()) call_["call_state"] = call_state_;
+    // Not while the expression worker reads `call`: the job's completion writes it.
+    if (!call_.is_null() && !evaluating_elsewhere_) call_["call_state"] = call_state_;
   }
   if (const auto* ended = std::get_if<call::Ended>(&event)) {
     if (ended->cause != call::EndCause::local)  // "ended:" is the info line of the call

@@ -78,8 +78,12 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
 
   // Expands every placeholder of `v` against the current scope. A placeholder that fails to
   // evaluate is a warning (see warn()) and expands like a path with no value; only a
-  // malformed placeholder fails the expansion.
-  Result<Value> expand(const Value& v);
+  // malformed placeholder, or the call's expression time budget used up, fails the
+  // expansion. `v` must live as long as the call (a value of its document): the JavaScript
+  // may run on the expression worker (EngineConfig::run_expressions_elsewhere).
+  asio::awaitable<Result<Value>> expand(const Value& v);
+  // A bare JavaScript condition (`cond.when`, `goto.when`), where expand() would run it.
+  asio::awaitable<Result<bool>> condition(const std::string& js);
 
   // Runs the steps of a block (a section body or a branch). Handles `goto` to labels of
   // this block; other flows go to the caller.
@@ -172,6 +176,11 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
 
  private:
   friend class LegEventSink;
+  // Runs `job` on the call's expression engine, on the strand or on the expression worker
+  // (see expand()); call_expressions.cpp.
+  template <typename R>
+  asio::awaitable<R> evaluate(std::function<R(swml::ExpressionEngine&, const swml::Scope&)> job);
+  void move_expressions();
   asio::awaitable<void> run();
   asio::awaitable<Flow> run_frame();
   asio::awaitable<Flow> run_step(const swml::Step& step, std::size_t index);
@@ -211,6 +220,8 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   Value vars_;
   std::vector<Frame> frames_;
   swml::ExpressionEngine expressions_;
+  bool expressions_elsewhere_ = false;  // this call's JavaScript runs on the expression worker
+  bool evaluating_elsewhere_ = false;   // a job has the scope: handle() leaves `call` alone
   std::string log_context_;
 
   std::vector<std::unique_ptr<Leg>> legs_;

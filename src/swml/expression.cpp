@@ -263,7 +263,11 @@ Result<Value> ExpressionEngine::evaluate(std::string_view expr, std::string_view
   const js::Prepared prepared = js::prepare(e);
   if (!prepared.error.empty()) return eval_error("expression", whole, prepared.error);
   if (!js_) js_ = std::make_unique<Js>(limits_);
-  auto out = js_->sandbox.evaluate(prepared, scope, as_text ? js::Want::text : js::Want::value);
+  const auto allowed = stopped() ? std::nullopt : allowance();
+  if (!allowed) return stop_error("expression", whole);
+  auto out = js_->sandbox.evaluate(prepared, scope, as_text ? js::Want::text : js::Want::value,
+                                   allowed->time);
+  if (account(*allowed)) return stop_error("expression", whole);
   if (!out) return eval_error("expression", whole, out.error().message);
   if (as_text) return Value(std::move(out->text));
   return std::move(out->value);
@@ -276,7 +280,7 @@ Result<Value> ExpressionEngine::expand_string(const std::string& s, const Scope&
   if (!split_pieces(s, limits_, pieces, err)) return err;
   if (pieces.size() == 1 && pieces[0].placeholder) {  // the whole string: keeps its type
     auto v = evaluate(pieces[0].text, pieces[0].whole, scope, false);
-    if (v || !warnings) return v;
+    if (v || !warnings || stopped()) return v;
     warnings->push_back(v.error());
     return Value();
   }
@@ -288,7 +292,7 @@ Result<Value> ExpressionEngine::expand_string(const std::string& s, const Scope&
       auto v = evaluate(p.text, p.whole, scope, true);
       if (v) {
         out += v->get_ref<const std::string&>();
-      } else if (warnings) {
+      } else if (warnings && !stopped()) {
         warnings->push_back(v.error());
       } else {
         return v.error();
@@ -367,9 +371,60 @@ Result<bool> ExpressionEngine::condition(std::string_view js_text, const Scope& 
   const js::Prepared prepared = js::prepare(code);
   if (!prepared.error.empty()) return eval_error("condition", e, prepared.error);
   if (!js_) js_ = std::make_unique<Js>(limits_);
-  auto out = js_->sandbox.evaluate(prepared, scope, js::Want::truth);
+  const auto allowed = stopped() ? std::nullopt : allowance();
+  if (!allowed) return stop_error("condition", e);
+  auto out = js_->sandbox.evaluate(prepared, scope, js::Want::truth, allowed->time);
+  if (account(*allowed)) return stop_error("condition", e);
   if (!out) return eval_error("condition", e, out.error().message);
   return out->truth;
+}
+
+std::optional<ExpressionEngine::Allowance> ExpressionEngine::allowance() {
+  if (exhausted_) return std::nullopt;
+  Allowance a;
+  a.time = limits_.time;
+  if (limits_.per_call.count() > 0) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::microseconds>(limits_.per_call - used_);
+    if (left.count() <= 0) {
+      exhausted_ = true;
+      return std::nullopt;
+    }
+    if (left < a.time) {
+      a.time = left;
+      a.by_budget = true;
+    }
+  }
+  if (slice_.count() > 0 && slice_ < a.time) {
+    a.time = slice_;
+    a.by_slice = true;
+    a.by_budget = false;
+  }
+  return a;
+}
+
+bool ExpressionEngine::account(const Allowance& a) {
+  used_ += js_->sandbox.last_elapsed();
+  if (!js_->sandbox.last_timed_out()) return false;
+  if (a.by_slice) {
+    sliced_out_ = true;
+    return true;
+  }
+  if (a.by_budget) {
+    exhausted_ = true;
+    return true;
+  }
+  return false;
+}
+
+Error ExpressionEngine::stop_error(std::string_view kind, std::string_view text) const {
+  return exhausted_ ? budget_error() : eval_error(kind, text, "stopped at the slice");
+}
+
+Error ExpressionEngine::budget_error() const {
+  return make_error(ErrorCode::js_eval_error,
+                    "expression time budget of " + std::to_string(limits_.per_call.count()) +
+                        " ms per call used up (limits.expression_time_per_call)");
 }
 
 Value ExpressionEngine::lookup(std::string_view path, const Scope& scope) const {

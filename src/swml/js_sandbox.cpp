@@ -365,13 +365,15 @@ struct Sandbox::Heap {
     if (ctx != nullptr) duk_destroy_heap(ctx);
   }
 
-  void arm(std::chrono::milliseconds budget) {
+  Clock::time_point arm(Clock::duration budget) {
     state.armed = true;
     state.timed_out = false;
     state.alloc_timed_out = false;
     state.refused = false;
-    state.deadline = Clock::now() + budget;
+    const Clock::time_point now = Clock::now();
+    state.deadline = now + budget;
     state.alloc_deadline = state.deadline + budget / 2;
+    return now;
   }
   void disarm() { state.armed = false; }
 };
@@ -382,7 +384,15 @@ Sandbox::~Sandbox() = default;
 
 std::size_t Sandbox::heap_bytes() const { return heap_ ? heap_->state.used : 0; }
 
-Result<Outcome> Sandbox::evaluate(const Prepared& prepared, const Scope& scope, Want want) {
+namespace {
+std::string time_text(std::chrono::microseconds t) {
+  if (t.count() % 1000 == 0) return std::to_string(t.count() / 1000) + " ms";
+  return std::to_string(t.count() / 1000) + "." + std::to_string(t.count() % 1000 / 100) + " ms";
+}
+}  // namespace
+
+Result<Outcome> Sandbox::evaluate(const Prepared& prepared, const Scope& scope, Want want,
+                                  std::chrono::microseconds time) {
   if (!heap_) {
     auto heap = std::make_unique<Heap>();
     heap->state.cap = limits_.heap_bytes;
@@ -412,13 +422,13 @@ Result<Outcome> Sandbox::evaluate(const Prepared& prepared, const Scope& scope, 
   source += "\n);}";
 
   EvalCall ec{&prepared, &source, &scope, want};
-  heap_->arm(limits_.time);
+  const Clock::time_point started = heap_->arm(time);
   const duk_int_t rc = duk_safe_call(ctx, eval_in_heap, &ec, 0, 1);
   Result<Outcome> result = Outcome{};
   if (rc != DUK_EXEC_SUCCESS) {
     std::string msg;
     if (heap_->state.timed_out) {
-      msg = "expression timed out after " + std::to_string(limits_.time.count()) + " ms";
+      msg = "expression timed out after " + time_text(time);
     } else if (heap_->state.refused) {  // "Error: alloc failed" or a DoubleError
       msg = "expression ran out of memory (" + size_text(limits_.heap_bytes) + ")";
     } else {
@@ -455,6 +465,8 @@ Result<Outcome> Sandbox::evaluate(const Prepared& prepared, const Scope& scope, 
     result->value = number_value(ec.number);
   }
   heap_->disarm();
+  last_elapsed_ = Clock::now() - started;
+  last_timed_out_ = heap_->state.timed_out;
   duk_pop(ctx);
 
   const bool refused = heap_->state.refused;

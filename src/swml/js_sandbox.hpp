@@ -2,6 +2,7 @@
 // built-ins and a fresh global object per evaluation, so no evaluation sees another's traces.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -41,7 +42,14 @@ class Sandbox {
   // Errors are js_eval_error with a message such as "ReferenceError: identifier 'x'
   // undefined", "expression timed out after 150 ms" or "expression ran out of memory
   // (8 MiB)"; the caller prefixes the expression. The heap stays usable afterwards.
-  Result<Outcome> evaluate(const Prepared& prepared, const Scope& scope, Want want);
+  // `time` is this evaluation's limit (at most SandboxLimits::time, see ExpressionEngine).
+  Result<Outcome> evaluate(const Prepared& prepared, const Scope& scope, Want want,
+                           std::chrono::microseconds time);
+
+  // How long the last evaluation ran (heap creation excluded), and whether its time limit
+  // stopped it.
+  std::chrono::nanoseconds last_elapsed() const { return last_elapsed_; }
+  bool last_timed_out() const { return last_timed_out_; }
 
   // Bytes currently allocated by the heap (0 before the first evaluation).
   std::size_t heap_bytes() const;
@@ -50,6 +58,8 @@ class Sandbox {
   struct Heap;
   SandboxLimits limits_;
   std::unique_ptr<Heap> heap_;
+  std::chrono::nanoseconds last_elapsed_{0};
+  bool last_timed_out_ = false;
 };
 
 }  // namespace swmld::swml::js

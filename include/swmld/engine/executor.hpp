@@ -47,6 +47,17 @@ struct EngineConfig {
   // Unix time in seconds for callback timestamps; replaceable for deterministic output.
   std::function<double()> wall_clock;
   swml::SandboxLimits sandbox;
+  // Runs a job on another thread (the expression worker): a call's JavaScript moves there
+  // once it has taken `expression_strand_share` of evaluation time on the call's strand, or
+  // one evaluation outlasted `expression_slice` (it is then run again there). Each job uses
+  // the call's heap alone; the call waits for it. Empty: every evaluation runs on the strand
+  // (`swmld simulate`, unit tests). docs/architecture.md, "Expressions off the SIP thread".
+  std::function<void(std::function<void()>)> run_expressions_elsewhere;
+  std::chrono::microseconds expression_slice{2000};
+  std::chrono::microseconds expression_strand_share{5000};
+  // A call lets the other handlers of its strand run every this many steps, so a loop of
+  // cheap steps (goto storms, up to max_steps) cannot hold the SIP thread in one go.
+  int yield_every_steps = 16;
   // Counters of steps and REFER results (swmld_steps_total, swmld_refer_results_total);
   // may be null. Must outlive every call.
   Metrics* metrics = nullptr;

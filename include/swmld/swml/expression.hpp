@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,9 @@ struct Scope {
 struct SandboxLimits {
   std::size_t heap_bytes = 8 * 1024 * 1024;      // per call's JS heap
   std::chrono::milliseconds time{150};          // per evaluation
+  // All the evaluations of one call together (limits.expression_time_per_call); once used
+  // up the call's next expansion fails with a fatal error naming the limit. 0: no limit.
+  std::chrono::milliseconds per_call{1000};
   std::size_t max_expression_length = 4096;     // characters inside one placeholder
   std::size_t max_result_bytes = 1024 * 1024;   // the expanded value's size
 };
@@ -64,6 +68,19 @@ class ExpressionEngine {
   // Looks up a bare variable path (`switch.variable`); null when it has no value.
   Value lookup(std::string_view path, const Scope& scope) const;
 
+  // ---- time (see docs/architecture.md, "Expressions off the SIP thread") ----
+  // Caps each following evaluation at `slice` (0: no cap beyond the limits). An evaluation
+  // stopped by the slice fails and sets sliced_out(); it is meant to be run again elsewhere
+  // without the slice (evaluations have no side effects, so running one again is safe).
+  void set_slice(std::chrono::microseconds slice) { slice_ = slice; }
+  bool sliced_out() const { return sliced_out_; }
+  void clear_sliced_out() { sliced_out_ = false; }
+  // Evaluation time used so far (heap creation excluded).
+  std::chrono::nanoseconds used() const { return used_; }
+  // The per-call budget is used up: every evaluation fails from now on with budget_error().
+  bool budget_exhausted() const { return exhausted_; }
+  Error budget_error() const;
+
  private:
   class Js;
   // One placeholder's inside (`whole` is the placeholder as written, for messages); as_text
@@ -74,8 +91,27 @@ class ExpressionEngine {
                               std::vector<Error>* warnings);
   Status expand_in_place(Value& v, const Scope& scope, std::vector<Error>* warnings);
 
+  // The time the next evaluation may take: the per-evaluation limit, what is left of the
+  // per-call budget, and the slice, whichever is least. Empty: the budget is used up.
+  struct Allowance {
+    std::chrono::microseconds time{0};
+    bool by_budget = false;
+    bool by_slice = false;
+  };
+  std::optional<Allowance> allowance();
+  // Books an evaluation's time; true when its failure was the allowance's doing.
+  bool account(const Allowance& a);
+  // An evaluation was stopped by the slice or the budget: the expansion stops too.
+  bool stopped() const { return sliced_out_ || exhausted_; }
+  // The error of an evaluation stopped by the budget or the slice.
+  Error stop_error(std::string_view kind, std::string_view text) const;
+
   SandboxLimits limits_;
   std::unique_ptr<Js> js_;
+  std::chrono::microseconds slice_{0};
+  std::chrono::nanoseconds used_{0};
+  bool sliced_out_ = false;
+  bool exhausted_ = false;
 };
 
 }  // namespace swmld::swml

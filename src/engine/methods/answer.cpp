@@ -4,7 +4,7 @@
 namespace swmld::engine::methods {
 
 asio::awaitable<Flow> answer(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   Flow f = co_await c.ensure_answered();
   if (f.kind != Flow::Kind::next) co_return f;

@@ -14,14 +14,15 @@ asio::awaitable<Flow> run_body(Call& c, const swml::Selector& sel, const swml::B
 // `${prompt_value} == 1` when nothing was pressed, which reads ` == 1`; a ReferenceError)
 // is a warning and counts as false: the document goes on as if the condition did not hold
 // (docs/swml-coverage.md, "Runtime errors").
-bool holds(Call& c, std::string_view when, SourcePos pos) {
-  auto cond = c.expressions().condition(when, c.scope());
-  if (cond) return *cond;
+// Only the call's expression time budget used up is an error (the step fails).
+asio::awaitable<Result<bool>> holds(Call& c, const std::string& when, SourcePos pos) {
+  auto cond = co_await c.condition(when);
+  if (cond || c.expressions().budget_exhausted()) co_return cond;
   Error e = cond.error();
   e.pos = pos;
   e.message += "; taken as false";
   c.warn(std::move(e));
-  return false;
+  co_return false;
 }
 
 // Runs the first branch of a selector that applies. When none applies and there is no
@@ -30,7 +31,12 @@ bool holds(Call& c, std::string_view when, SourcePos pos) {
 asio::awaitable<Flow> run_selector(Call& c, const swml::Selector& sel, const char* method) {
   if (sel.kind == swml::Selector::Kind::cond) {
     for (const auto& br : sel.branches) {
-      if (br.is_default || holds(c, br.match, br.pos)) co_return co_await run_body(c, sel, br);
+      if (!br.is_default) {
+        auto taken = co_await holds(c, br.match, br.pos);
+        if (!taken) co_return Flow::fail(taken.error());
+        if (!*taken) continue;
+      }
+      co_return co_await run_body(c, sel, br);
     }
     co_return Flow::next();
   }
@@ -56,12 +62,17 @@ asio::awaitable<Flow> run_selector(Call& c, const swml::Selector& sel, const cha
 asio::awaitable<Flow> label(Call&, const swml::Step&) { co_return Flow::next(); }
 
 asio::awaitable<Flow> goto_(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   std::string target = get_string(*args, "label");
   // `when` is a bare JS condition: read it from the unexpanded arguments.
   if (step.args.contains("when") && !step.args["when"].is_null()) {
-    if (!holds(c, to_text(step.args["when"]), {})) co_return Flow::next();
+    // Named first: GCC 12 destroys temporaries inside a co_await expression twice.
+    const std::string when = to_text(step.args["when"]);
+    const SourcePos nowhere;
+    auto taken = co_await holds(c, when, nowhere);
+    if (!taken) co_return Flow::fail(taken.error());
+    if (!*taken) co_return Flow::next();
   }
   auto max = get_number(*args, "max", 100, "goto");
   if (!max) co_return Flow::fail(max.error());
@@ -89,7 +100,7 @@ asio::awaitable<Flow> switch_(Call& c, const swml::Step& step) {
 }
 
 asio::awaitable<Flow> execute(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   std::string dest = get_string(*args, "dest");
   Value params = args->value("params", Value::object());
@@ -112,13 +123,13 @@ asio::awaitable<Flow> return_(Call& c, const swml::Step& step) {
   // `return`, `return: null` and `return: {}` leave return_value as it is.
   if (step.args.is_null() || (step.args.is_object() && step.args.empty()))
     co_return Flow::ret(std::nullopt);
-  auto value = c.expand(step.args);
+  auto value = co_await c.expand(step.args);
   if (!value) co_return Flow::fail(value.error());
   co_return Flow::ret(std::move(*value));
 }
 
 asio::awaitable<Flow> transfer(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   Value params = args->value("params", Value::object());
   if (!params.is_object())

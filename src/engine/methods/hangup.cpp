@@ -6,7 +6,7 @@
 namespace swmld::engine::methods {
 
 asio::awaitable<Flow> hangup(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   std::string reason = get_string(*args, "reason", "hangup");
   HangupReason r = HangupReason::hangup;

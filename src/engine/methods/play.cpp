@@ -57,7 +57,7 @@ asio::awaitable<std::string> play_and_wait(Call& c, const call::PlayRequest& req
 }
 
 asio::awaitable<Flow> play(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   auto req = play_request(c, *args, "url", "urls", "play");
   if (!req) co_return Flow::fail(req.error());

@@ -22,7 +22,7 @@ std::chrono::milliseconds seconds_ms(double s) {
 }  // namespace
 
 asio::awaitable<Flow> prompt(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   auto req = play_request(c, *args, "play", "play", "prompt");
   if (!req) co_return Flow::fail(req.error());

@@ -22,7 +22,7 @@ bool has_header(const HttpRequest& r, const std::string& name) {
 }  // namespace
 
 asio::awaitable<Flow> request(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   HttpRequest req;
   req.url = get_string(*args, "url");

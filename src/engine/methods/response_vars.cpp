@@ -41,7 +41,9 @@ int json_nesting(std::string_view text) {
 
 std::string store_response(Value& vars, HttpResponse resp, const ResponseLimits& limits, bool save) {
   std::string warning;
-  bool ok = resp.status >= 200 && resp.status < 300;
+  // A transfer cut off (a body over the client's limit, a timeout after the status line) is
+  // a failure even when its status line said 2xx.
+  bool ok = resp.error.empty() && resp.status >= 200 && resp.status < 300;
   vars["request_result"] = ok ? "success" : "failed";
   vars["return_value"] = vars["request_result"];
   if (resp.status > 0) vars["request_response_code"] = resp.status;

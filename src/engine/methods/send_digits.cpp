@@ -15,7 +15,7 @@ constexpr std::chrono::milliseconds kInfoInterval{200};
 }  // namespace
 
 asio::awaitable<Flow> send_digits(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   std::string digits = get_string(*args, "digits");
   if (digits.empty() || digits.find_first_not_of("0123456789*#ABCDabcdWw") != std::string::npos)

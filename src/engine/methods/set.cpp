@@ -9,7 +9,7 @@ asio::awaitable<Flow> set(Call& c, const swml::Step& step) {
   if (!step.args.is_object())
     co_return Flow::fail(ErrorCode::element_wrong_type, "set: expects an object of variables");
   for (auto it = step.args.begin(); it != step.args.end(); ++it) {
-    auto value = c.expand(it.value());
+    auto value = co_await c.expand(it.value());
     if (!value) co_return Flow::fail(value.error());
     c.vars()[it.key()] = std::move(*value);
   }

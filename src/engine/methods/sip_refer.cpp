@@ -94,7 +94,7 @@ struct ReferProgress {
 }  // namespace
 
 asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   call::ReferRequest req;
   req.to_uri = get_string(*args, "to_uri");

@@ -5,7 +5,7 @@
 namespace swmld::engine::methods {
 
 asio::awaitable<Flow> sleep(Call& c, const swml::Step& step) {
-  auto args = c.expand(step.args);
+  auto args = co_await c.expand(step.args);
   if (!args) co_return Flow::fail(args.error());
   auto ms = get_number(*args, "duration", 0, "sleep");
   if (!ms) co_return Flow::fail(ms.error());

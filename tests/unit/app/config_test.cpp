@@ -119,6 +119,20 @@ TEST(Config, ValidateNamesTheKey) {
   EXPECT_NE(validate(c).error().message.find("'rtp.codecs'"), std::string::npos);
 }
 
+TEST(Config, ExpressionTimePerCallFromFileAndChecked) {
+  auto c = load_config(write("expr.yaml", "limits: {expression_time_per_call: 0.25}\n"
+                                          "routes: [{swml: a.yaml}]\n"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_DOUBLE_EQ(c->expression_time_per_call, 0.25);
+  EXPECT_TRUE(validate(*c));
+  EXPECT_DOUBLE_EQ(Config{}.expression_time_per_call, 1.0);
+  Config bad = *c;
+  bad.expression_time_per_call = -1;
+  ASSERT_FALSE(validate(bad));
+  EXPECT_NE(validate(bad).error().message.find("'limits.expression_time_per_call'"),
+            std::string::npos);
+}
+
 TEST(Config, SipTcpBoundsFromFileAndChecked) {
   auto c = load_config(write("tcp.yaml", "sip: {tcp_idle_timeout: 30, message_timeout: 5, "
                                          "max_message_bytes: 16384, tcp_max_connections_per_source: 8}\n"

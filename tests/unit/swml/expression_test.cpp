@@ -507,5 +507,61 @@ TEST_F(SandboxTest, DeeplyNestedVariablesAreRefusedNotCrashing) {
   expect_usable();
 }
 
+
+// --- time across evaluations: the per-call budget and the slice -----------------------------
+
+TEST_F(ExpressionTest, ThePerCallBudgetStopsEvaluationsOnceUsedUpAndNamesTheLimit) {
+  SandboxLimits l;
+  l.per_call = milliseconds(60);
+  ExpressionEngine engine(l);
+  std::vector<Error> warnings;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = engine.expand(Value("${(function(){ while (true) {} })()}"), scope(), &warnings);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r.ok()) << "the budget is fatal even where other failures are warnings";
+  EXPECT_TRUE(warnings.empty());
+  EXPECT_EQ(r.error().code, ErrorCode::js_eval_error);
+  EXPECT_EQ(r.error().message,
+            "expression time budget of 60 ms per call used up (limits.expression_time_per_call)");
+  EXPECT_TRUE(engine.budget_exhausted());
+  EXPECT_LT(took, milliseconds(150 * kSlowdown)) << "stopped at the budget, not at 150 ms";
+  // Every later evaluation fails at once, even a cheap one; plain paths need no JavaScript.
+  auto cheap = engine.condition("1 + 1 == 2", scope());
+  ASSERT_FALSE(cheap.ok());
+  EXPECT_NE(cheap.error().message.find("limits.expression_time_per_call"), std::string::npos);
+  auto path = engine.expand(Value("${vars.name}"), scope());
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(*path, "bob");
+}
+
+TEST_F(ExpressionTest, CheapEvaluationsAddUpToTheBudget) {
+  SandboxLimits l;
+  l.per_call = milliseconds(1000);
+  ExpressionEngine engine(l);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(engine.expand(Value("${count * 2}"), scope()).ok());
+  EXPECT_GT(engine.used().count(), 0);
+  EXPECT_LT(engine.used(), milliseconds(50 * kSlowdown));
+  EXPECT_FALSE(engine.budget_exhausted());
+}
+
+TEST_F(ExpressionTest, AnEvaluationLongerThanTheSliceStopsThereAndCanRunAgainWithout) {
+  ExpressionEngine engine;
+  engine.set_slice(std::chrono::microseconds(2000));
+  const std::string js =
+      "${(function(){ var s = 0; for (var i = 0; i < 5e5; i++) s += 1; return s; })()}";
+  std::vector<Error> warnings;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = engine.expand(Value(js), scope(), &warnings);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, milliseconds(30 * kSlowdown));
+  EXPECT_TRUE(engine.sliced_out());
+  EXPECT_TRUE(warnings.empty()) << "a sliced evaluation is not the document's failure";
+  engine.clear_sliced_out();
+  engine.set_slice({});
+  auto again = engine.expand(Value(js), scope(), &warnings);
+  ASSERT_TRUE(again.ok()) << again.error().str();
+  EXPECT_EQ(*again, 500000);
+  EXPECT_FALSE(engine.sliced_out());
+}
+
 }  // namespace
 }  // namespace swmld::swml
