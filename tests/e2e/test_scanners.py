@@ -384,8 +384,10 @@ def hostile_datagrams_tcp_abuse_and_floods_leave_no_trace(workdir):
         assert len(over) == per_source + 5, closed
         assert len([n for n in over if closed[n] < 1.5]) >= 9, closed
     assert fd1 <= fd0, (fd0, fd1)
-    assert rss[0] <= rss0 * 1.5, (rss0, rss)
-    assert rss[1] <= rss[0] * 1.1 + 2048, (rss0, rss)
+    if not os.environ.get("SWMLD_SANITIZED"):
+        # ASan holds freed memory in its quarantine (hundreds of MB) by design: no bound then.
+        assert rss[0] <= rss0 * 1.5, (rss0, rss)
+        assert rss[1] <= rss[0] * 1.1 + 2048, (rss0, rss)
     for reason in ("over_limit", "silent", "trickle"):
         m = re.search(r'swmld_sip_tcp_closed_total\{reason="%s"\} (\d+)' % reason, page)
         assert m and int(m.group(1)) >= 2, (reason, page)
