@@ -10,14 +10,13 @@ openssl command line in the case's directory: no private key is committed."""
 
 import json
 import os
-import random
 import socket
 import ssl
 import subprocess
 import time
 
 import e2e
-from e2e import HttpTestServer, Swmld, case, free_port, run
+from e2e import HttpTestServer, Swmld, case, free_port, free_rtp_range, run
 
 DOC = """
 version: 1.0.0
@@ -133,29 +132,8 @@ def invite(c, port, uri, contact):
             return code, headers
 
 
-def free_rtp_range(size=20):
-    """A first port of `size` UDP ports free now: the harness's 40000-40999 is shared with
-    concurrent runs (and load tests bind thousands of ports)."""
-    for _ in range(100):
-        base = random.randrange(20000, 32000, 2)
-        socks = []
-        try:
-            for p in range(base, base + size):
-                u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(u)
-                u.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for u in socks:
-                u.close()
-    raise RuntimeError("no free RTP range")
-
-
 def tls_extra(port, pki, **tls):
-    rtp = free_rtp_range()
-    return {"rtp": {"port_min": rtp, "port_max": rtp + 19},
+    return {"rtp": free_rtp_range(20),
             "sip": {"listen": [f"tls:127.0.0.1:{port}"],
                     "tls": dict({"cert_file": pki["server.pem"], "key_file": pki["server.key"]}, **tls)}}
 
