@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -413,7 +414,8 @@ class Server::Impl {
         std::chrono::milliseconds(static_cast<long long>(c.refer_notify_timeout * 1000));
     engine->referred_by = c.referred_by;
     engine->fetch_failure_code = c.http_fetch_failure_code;
-    engine->request_timeout_s = c.http_timeout;
+    engine->request_timeout_s = std::min(c.http_timeout, engine::EngineConfig::kRequestTimeoutMaxS);
+    engine->max_requests = c.requests_per_call;
     engine->request_connect_timeout_s = c.http_connect_timeout;
     engine->project_id = c.project_id;
     engine->space_id = c.space_id;
