@@ -248,6 +248,7 @@ class Server::Impl {
     sc.user_agent = config_.sip_user_agent;
     sc.tcp_idle_timeout_ms = static_cast<unsigned>(config_.sip_tcp_idle_timeout_s * 1000);
     sc.message_timeout_ms = static_cast<unsigned>(config_.sip_message_timeout_s * 1000);
+    sc.transaction_timeout_ms = static_cast<unsigned>(config_.sip_transaction_timeout_s * 1000);
     sc.max_message_bytes = static_cast<unsigned>(config_.sip_max_message_bytes);
     sc.tls.cert_file = config_.sip_tls_cert_file;
     sc.tls.key_file = config_.sip_tls_key_file;
@@ -412,6 +413,11 @@ class Server::Impl {
     engine->refer_notify_timeout =
         std::chrono::milliseconds(static_cast<long long>(c.refer_notify_timeout * 1000));
     engine->referred_by = c.referred_by;
+    // The SIP stack's own timeouts end these first (with their reason); 2 s later is a backstop.
+    const auto transaction =
+        std::chrono::milliseconds(std::llround(c.sip_transaction_timeout_s * 1000));
+    engine->answer_timeout = transaction + std::chrono::seconds(2);
+    engine->refer_response_timeout = transaction + std::chrono::seconds(2);
     engine->fetch_failure_code = c.http_fetch_failure_code;
     engine->request_timeout_s = c.http_timeout;
     engine->request_connect_timeout_s = c.http_connect_timeout;
