@@ -535,6 +535,8 @@ class Server::Impl {
   void describe_metrics() {
     metrics_.describe("swmld_calls_total", "counter", "Calls admitted and routed.");
     metrics_.describe("swmld_calls_active", "gauge", "Calls in progress.");
+    metrics_.describe("swmld_sip_dialogs_active", "gauge",
+                      "SIP calls the stack holds, ended ones included until their last transaction is over.");
     metrics_.describe("swmld_calls_ended_total", "counter", "Calls ended, by end reason.");
     metrics_.describe("swmld_calls_rejected_total", "counter", "INVITEs rejected at admission.");
     metrics_.describe("swmld_steps_total", "counter", "SWML steps run, by method and outcome.");
@@ -574,6 +576,7 @@ class Server::Impl {
     metrics_.series("swmld_draining") = draining_.load() ? 1 : 0;
     metrics_.series("swmld_log_lines_dropped_total") = static_cast<std::int64_t>(log::dropped_lines());
     if (stack_) {
+      metrics_.series("swmld_sip_dialogs_active") = static_cast<std::int64_t>(stack_->active_legs());
       auto t = stack_->tcp_guard_stats();
       auto n = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
       metrics_.series("swmld_sip_tcp_closed_total", "reason=\"over_limit\"") = n(t.over_limit);
