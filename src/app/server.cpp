@@ -552,6 +552,10 @@ class Server::Impl {
     metrics_.describe("swmld_rtp_ports_free", "gauge", "RTP ports of rtp.port_min-port_max free.");
     metrics_.describe("swmld_rtp_packets_sent_total", "counter", "RTP packets sent.");
     metrics_.describe("swmld_rtp_packets_received_total", "counter", "RTP packets received.");
+    metrics_.describe("swmld_rtp_dropped_total", "counter",
+                      "Datagrams received on RTP ports and dropped, by reason (not_rtp, payload_type, keys).");
+    for (const char* r : {"not_rtp", "payload_type", "keys"})
+      metrics_.series("swmld_rtp_dropped_total", fmt::format("reason=\"{}\"", r));
     metrics_.describe("swmld_rtp_late_ticks_total", "counter",
                       "Media ticks that started more than 5 ms late.");
     metrics_.describe("swmld_audio_cache_bytes", "gauge", "Decoded audio held in the cache.");
@@ -599,6 +603,9 @@ class Server::Impl {
       metrics_.series("swmld_rtp_ports_free") = n(m.ports_free);
       metrics_.series("swmld_rtp_packets_sent_total") = n(m.packets_sent);
       metrics_.series("swmld_rtp_packets_received_total") = n(m.packets_received);
+      metrics_.series("swmld_rtp_dropped_total", "reason=\"not_rtp\"") = n(m.dropped_not_rtp);
+      metrics_.series("swmld_rtp_dropped_total", "reason=\"payload_type\"") = n(m.dropped_payload_type);
+      metrics_.series("swmld_rtp_dropped_total", "reason=\"keys\"") = n(m.dropped_keys);
       metrics_.series("swmld_rtp_late_ticks_total") = n(m.late_ticks);
       metrics_.series("swmld_audio_cache_bytes") = n(m.cache_bytes);
       metrics_.series("swmld_audio_cache_total", "result=\"hit\"") = n(m.cache_hits);
