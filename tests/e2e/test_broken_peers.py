@@ -113,8 +113,9 @@ def unanswered_bye_ends_the_dialog_after_the_transaction_timeout(workdir):
         t.join(20)
         res = result["res"]
         assert res.rc == 0, res.out
-    assert 2.5 <= waited < 5, waited
     byes = res.requests("BYE")
+    print(f"unanswered BYE: sent {len(byes)} times, the dialog dropped {waited:.1f}s after the call ended")
+    assert 2.5 <= waited < 5, waited
     assert 2 <= len(byes) <= 4, len(byes)  # the BYE and its retransmissions (T1 500 ms)
     assert len({b["headers"]["cseq"][0] for b in byes}) == 1, byes
 
