@@ -535,8 +535,9 @@ class Server::Impl {
   void describe_metrics() {
     metrics_.describe("swmld_calls_total", "counter", "Calls admitted and routed.");
     metrics_.describe("swmld_calls_active", "gauge", "Calls in progress.");
-    metrics_.describe("swmld_sip_dialogs_active", "gauge",
-                      "SIP calls the stack holds, ended ones included until their last transaction is over.");
+    metrics_.describe(
+        "swmld_sip_dialogs_active", "gauge",
+        "SIP calls the stack holds, ended ones included until their last transaction is over.");
     metrics_.describe("swmld_calls_ended_total", "counter", "Calls ended, by end reason.");
     metrics_.describe("swmld_calls_rejected_total", "counter", "INVITEs rejected at admission.");
     metrics_.describe("swmld_steps_total", "counter", "SWML steps run, by method and outcome.");
@@ -552,8 +553,9 @@ class Server::Impl {
     metrics_.describe("swmld_rtp_ports_free", "gauge", "RTP ports of rtp.port_min-port_max free.");
     metrics_.describe("swmld_rtp_packets_sent_total", "counter", "RTP packets sent.");
     metrics_.describe("swmld_rtp_packets_received_total", "counter", "RTP packets received.");
-    metrics_.describe("swmld_rtp_dropped_total", "counter",
-                      "Datagrams received on RTP ports and dropped, by reason (not_rtp, payload_type, keys).");
+    metrics_.describe(
+        "swmld_rtp_dropped_total", "counter",
+        "Datagrams received on RTP ports and dropped, by reason (not_rtp, payload_type, keys).");
     for (const char* r : {"not_rtp", "payload_type", "keys"})
       metrics_.series("swmld_rtp_dropped_total", fmt::format("reason=\"{}\"", r));
     metrics_.describe("swmld_rtp_late_ticks_total", "counter",
@@ -580,7 +582,8 @@ class Server::Impl {
     metrics_.series("swmld_draining") = draining_.load() ? 1 : 0;
     metrics_.series("swmld_log_lines_dropped_total") = static_cast<std::int64_t>(log::dropped_lines());
     if (stack_) {
-      metrics_.series("swmld_sip_dialogs_active") = static_cast<std::int64_t>(stack_->active_legs());
+      metrics_.series("swmld_sip_dialogs_active") =
+          static_cast<std::int64_t>(stack_->active_legs());
       auto t = stack_->tcp_guard_stats();
       auto n = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
       metrics_.series("swmld_sip_tcp_closed_total", "reason=\"over_limit\"") = n(t.over_limit);
@@ -604,7 +607,8 @@ class Server::Impl {
       metrics_.series("swmld_rtp_packets_sent_total") = n(m.packets_sent);
       metrics_.series("swmld_rtp_packets_received_total") = n(m.packets_received);
       metrics_.series("swmld_rtp_dropped_total", "reason=\"not_rtp\"") = n(m.dropped_not_rtp);
-      metrics_.series("swmld_rtp_dropped_total", "reason=\"payload_type\"") = n(m.dropped_payload_type);
+      metrics_.series("swmld_rtp_dropped_total", "reason=\"payload_type\"") =
+          n(m.dropped_payload_type);
       metrics_.series("swmld_rtp_dropped_total", "reason=\"keys\"") = n(m.dropped_keys);
       metrics_.series("swmld_rtp_late_ticks_total") = n(m.late_ticks);
       metrics_.series("swmld_audio_cache_bytes") = n(m.cache_bytes);

@@ -434,9 +434,8 @@ void Stream::on_packet(std::span<const std::uint8_t> data, const boost::asio::ip
 void Stream::drop(Dropped why, const boost::asio::ip::udp::endpoint& from) {
   static constexpr const char* kWhat[] = {"not RTP", "a payload type not negotiated",
                                           "keys beyond 25 a second"};
-  std::atomic<std::uint64_t>* counter[] = {&counters_.dropped_not_rtp,
-                                           &counters_.dropped_payload_type,
-                                           &counters_.dropped_keys};
+  std::atomic<std::uint64_t>* counter[] = {
+      &counters_.dropped_not_rtp, &counters_.dropped_payload_type, &counters_.dropped_keys};
   counter[why]->fetch_add(1, std::memory_order_relaxed);
   dropped_from_ = from;
   std::uint64_t total = 0;
@@ -444,19 +443,21 @@ void Stream::drop(Dropped why, const boost::asio::ip::udp::endpoint& from) {
   ++dropped_[why];
   if (total > 0) return;
   // One line when it starts, one when the call ends (log_dropped): never one per datagram.
-  spdlog::info("media: port {}: dropping what {}:{} sends that is not this call's media ({}); "
-               "counted in swmld_rtp_dropped_total, summed up when the call ends",
-               setup_.port, from.address().to_string(), from.port(), kWhat[why]);
+  spdlog::info(
+      "media: port {}: dropping what {}:{} sends that is not this call's media ({}); "
+      "counted in swmld_rtp_dropped_total, summed up when the call ends",
+      setup_.port, from.address().to_string(), from.port(), kWhat[why]);
 }
 
 void Stream::log_dropped() const {
   std::uint64_t total = 0;
   for (auto n : dropped_) total += n;
   if (total == 0) return;
-  spdlog::info("media: port {}: dropped {} datagram(s) from the far end (last from {}:{}): "
-               "{} not RTP, {} of payload types not negotiated, {} keys beyond 25 a second",
-               setup_.port, total, dropped_from_.address().to_string(), dropped_from_.port(),
-               dropped_[kNotRtp], dropped_[kPayloadType], dropped_[kKeys]);
+  spdlog::info(
+      "media: port {}: dropped {} datagram(s) from the far end (last from {}:{}): "
+      "{} not RTP, {} of payload types not negotiated, {} keys beyond 25 a second",
+      setup_.port, total, dropped_from_.address().to_string(), dropped_from_.port(),
+      dropped_[kNotRtp], dropped_[kPayloadType], dropped_[kKeys]);
 }
 
 void Stream::receive_rtcp() {

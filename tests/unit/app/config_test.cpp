@@ -134,10 +134,11 @@ TEST(Config, ExpressionTimePerCallFromFileAndChecked) {
 }
 
 TEST(Config, SipTcpBoundsFromFileAndChecked) {
-  auto c = load_config(write("tcp.yaml", "sip: {tcp_idle_timeout: 30, message_timeout: 5, "
-                                         "transaction_timeout: 4, "
-                                         "max_message_bytes: 16384, tcp_max_connections_per_source: 8}\n"
-                                         "routes: [{swml: a.yaml}]\n"));
+  auto c = load_config(write("tcp.yaml",
+                             "sip: {tcp_idle_timeout: 30, message_timeout: 5, "
+                             "transaction_timeout: 4, "
+                             "max_message_bytes: 16384, tcp_max_connections_per_source: 8}\n"
+                             "routes: [{swml: a.yaml}]\n"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->sip_tcp_max_connections_per_source, 8);
   EXPECT_EQ(c->sip_tcp_idle_timeout_s, 30);

@@ -335,8 +335,8 @@ TEST(NotRtp, RtcpOnAMuxedPortAndStunAreToldFromGarbage) {
   stun[5] = 0x13;  // no cookie: not STUN
   EXPECT_EQ(classify(stun), NotRtp::garbage);
   EXPECT_EQ(classify(Bytes{}), NotRtp::garbage);
-  EXPECT_EQ(classify(Bytes{0x80, 0x00, 0x01}), NotRtp::garbage);         // RTP, too short
-  EXPECT_EQ(classify(Bytes(40, 0x45)), NotRtp::garbage);                 // version 1
+  EXPECT_EQ(classify(Bytes{0x80, 0x00, 0x01}), NotRtp::garbage);             // RTP, too short
+  EXPECT_EQ(classify(Bytes(40, 0x45)), NotRtp::garbage);                     // version 1
   EXPECT_EQ(classify(Bytes{0x80, 190, 0, 1, 0, 0, 0, 0}), NotRtp::garbage);  // not an RTCP type
 }
 

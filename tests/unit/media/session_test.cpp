@@ -431,8 +431,10 @@ TEST(MediaSession, DatagramsThatAreNotTheCallsMediaAreCountedByKind) {
   }
   for (std::uint32_t i = 0; i < 100; ++i) {  // a new key in every packet
     std::vector<std::uint8_t> key(rtp::kHeaderSize + rtp::kEventSize);
-    rtp::write_header({false, 101, static_cast<std::uint16_t>(i), 1000 + 160 * i, 0x1234}, key.data());
-    rtp::write_event({static_cast<std::uint8_t>(i % 10), false, 10, 160}, key.data() + rtp::kHeaderSize);
+    rtp::write_header({false, 101, static_cast<std::uint16_t>(i), 1000 + 160 * i, 0x1234},
+                      key.data());
+    rtp::write_event({static_cast<std::uint8_t>(i % 10), false, 10, 160},
+                     key.data() + rtp::kHeaderSize);
     peer.send_to(port, key);
   }
   auto deadline = Clock::now() + 2s;
