@@ -49,7 +49,7 @@ constexpr std::string_view kKeys[] = {
     "callbacks.project_id", "callbacks.space_id", "callbacks.node_id", "callbacks.retries",
     "callbacks.queue",
     "limits.max_calls", "limits.max_cps", "limits.max_steps", "limits.allow_sources",
-    "limits.expression_time_per_call",
+    "limits.expression_time_per_call", "limits.requests_per_call",
     "refer.notify_timeout", "refer.referred_by",
     "logging.level", "logging.format",
     "metrics.listen",
@@ -300,6 +300,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "max_cps", "limits", c.max_cps));
     TRY(r.read(s, "max_steps", "limits", c.max_steps));
     TRY(r.read(s, "expression_time_per_call", "limits", c.expression_time_per_call));
+    TRY(r.read(s, "requests_per_call", "limits", c.requests_per_call));
     TRY(r.read_list(s, "allow_sources", "limits", c.allow_sources));
   }
   if (auto s = root["refer"]) {
@@ -489,6 +490,8 @@ Status validate(const Config& c) {
     return config_error("sip.tcp_max_connections_per_source", "must be 0 (no limit) to 65536");
   if (c.max_cps <= 0) return config_error("limits.max_cps", "must be positive");
   if (c.max_steps < 1) return config_error("limits.max_steps", "must be at least 1");
+  if (c.requests_per_call < 0 || c.requests_per_call > 1000)
+    return config_error("limits.requests_per_call", "must be 0 to 1000");
   if (!(c.expression_time_per_call >= 0 && c.expression_time_per_call <= 3600))
     return config_error("limits.expression_time_per_call", "must be 0 (no limit) to 3600 seconds");
   if (c.refer_notify_timeout <= 0 || c.refer_notify_timeout > 3600)

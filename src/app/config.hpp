@@ -81,6 +81,7 @@ struct Config {
   double max_cps = 500;
   int max_steps = 10000;
   double expression_time_per_call = 1.0;  // seconds of ${…} JavaScript per call; 0: no limit
+  int requests_per_call = 10;             // `request` steps per call (swml-reference: 10)
   std::vector<std::string> allow_sources;  // IPs/CIDRs allowed to send INVITEs; empty: all
 
   // refer

@@ -65,6 +65,7 @@ const std::vector<Key>& reloadable() {
       KEY("limits.max_cps", max_cps),
       KEY("limits.max_steps", max_steps),
       KEY("limits.expression_time_per_call", expression_time_per_call),
+      KEY("limits.requests_per_call", requests_per_call),
       LIST("limits.allow_sources", allow_sources),
       KEY("logging.level", log_level),
       Key{"envs", [](const Config& c) { return c.envs.dump(); },

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -419,7 +420,8 @@ class Server::Impl {
     engine->answer_timeout = transaction + std::chrono::seconds(2);
     engine->refer_response_timeout = transaction + std::chrono::seconds(2);
     engine->fetch_failure_code = c.http_fetch_failure_code;
-    engine->request_timeout_s = c.http_timeout;
+    engine->request_timeout_s = std::min(c.http_timeout, engine::EngineConfig::kRequestTimeoutMaxS);
+    engine->max_requests = c.requests_per_call;
     engine->request_connect_timeout_s = c.http_connect_timeout;
     engine->project_id = c.project_id;
     engine->space_id = c.space_id;

@@ -1,6 +1,7 @@
 // spdlog set-up: a text pattern, or a JSON-lines formatter; structured event records.
 #include "swmld/core/log.hpp"
 #include "swmld/core/thread_name.hpp"
+#include "swmld/core/utf8.hpp"
 
 #include <poll.h>
 #include <sys/stat.h>
@@ -49,25 +50,9 @@ void append_printable(std::string_view in, spdlog::memory_buf_t& out) {
     i = run;
     if (i == n) break;
     const auto c = static_cast<unsigned char>(in[i]);
-    // The length of a valid UTF-8 sequence starting here (RFC 3629), 0 if none.
-    std::size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;  // no UTF-16 surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-    }
-    bool ok = len > 0 && i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      const auto b = static_cast<unsigned char>(in[i + k]);
-      ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xbf);
-    }
+    // A control character is escaped; a valid UTF-8 sequence copied; anything else escaped.
+    const std::size_t len = c < 0x80 ? 0 : utf8_sequence_at(in, i);
+    const bool ok = len > 0;
     if (ok) {
       out.append(in.data() + i, in.data() + i + len);
       i += len;

@@ -175,6 +175,8 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   // Counts a `transfer`/`goto`; false when the chain limit is reached.
   bool count_jump() { return ++jump_chain_ <= config_.max_jump_chain; }
   int& goto_count(const swml::Step* step) { return goto_counts_[step]; }
+  // Counts a `request` step; false past EngineConfig::max_requests.
+  bool count_request() { return ++requests_ <= config_.max_requests; }
 
  private:
   friend class LegEventSink;
@@ -235,6 +237,7 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   bool fetch_failed_ = false;   // the last document fetch failed (for the reject code)
   int steps_run_ = 0;
   int jump_chain_ = 0;
+  int requests_ = 0;
   std::map<const swml::Step*, int> goto_counts_;
   // The path of the goto/transfer step whose flow is still looking for its label or section.
   std::optional<std::vector<PathEntry>> escaped_from_;

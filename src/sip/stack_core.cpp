@@ -18,7 +18,9 @@ namespace {
 // response (nua_refer_server_report): a reflection a spoofed source could aim anywhere.
 // Outside the list, nta answers 405 (with this Allow) before any usage is created.
 constexpr const char* kAllow = "INVITE, ACK, BYE, CANCEL, OPTIONS, NOTIFY, INFO";
-constexpr const char* kAccept = "application/sdp, message/sipfrag, application/dtmf-relay";
+// What an OPTIONS 200 lists in Accept besides application/sdp: Sofia appends that one itself
+// (nua's INVITE accept list), so naming it here listed it twice.
+constexpr const char* kAcceptBesidesSdp = "message/sipfrag, application/dtmf-relay";
 
 // Runs queued work or timers from a Sofia callback: nothing may throw into Sofia.
 template <typename F>
@@ -308,7 +310,8 @@ void StackCore::respond_out_of_dialog(nua_event_t event, nua_handle_t* nh, sip_t
       nua_respond(nh, SIP_503_SERVICE_UNAVAILABLE, NUTAG_WITH_THIS(nua_),
                   SIPTAG_RETRY_AFTER_STR(retry.c_str()), TAG_END());
     } else {
-      nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), SIPTAG_ACCEPT_STR(kAccept), TAG_END());
+      nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua_), SIPTAG_ACCEPT_STR(kAcceptBesidesSdp),
+                  TAG_END());
     }
   } else if (event == nua_i_info) {
     // INFO belongs to an INVITE dialog (RFC 6086); none matches this one (RFC 3261 §12.2.2).

@@ -2,6 +2,8 @@
 // syntax). Plain scalars are typed by the YAML 1.2 core schema; quoted scalars stay strings.
 #include "yaml_tree.hpp"
 
+#include "swmld/core/utf8.hpp"
+
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
@@ -383,20 +385,9 @@ class TreeBuilder : public YAML::EventHandler {
 std::optional<Error> check_utf8(std::string_view text, const std::string& source) {
   int line = 1, column = 1;
   for (std::size_t i = 0; i < text.size();) {
-    auto c = static_cast<unsigned char>(text[i]);
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool ok = len > 0 && i + len <= text.size();
-    for (std::size_t k = 1; ok && k < len; ++k)
-      ok = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    if (ok && len == 2) ok = c >= 0xC2;  // overlong
-    if (ok && len == 3) {
-      auto c1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);  // overlong, surrogates
-    }
-    if (ok && len == 4) {
-      auto c1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90) && c <= 0xF4;
-    }
+    const auto c = static_cast<unsigned char>(text[i]);
+    const std::size_t len = utf8_sequence_at(text, i);
+    const bool ok = len > 0;
     if (!ok)
       return make_error(ErrorCode::parse_error, "the text is not valid UTF-8",
                         SourcePos{source, line, column});

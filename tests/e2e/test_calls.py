@@ -220,6 +220,11 @@ def options_ping(workdir):
             assert method in allow, allow
         # We send REFERs; we take none (an incoming one gets 405, see test_hostile_input).
         assert "REFER" not in allow, allow
+        # Each body type we take, once (Sofia appends application/sdp itself).
+        accept = res.responses(200)[0]["headers"]["accept"]
+        assert len(accept) == 1, accept
+        types = sorted(t.strip() for t in accept[0].split(","))
+        assert types == ["application/dtmf-relay", "application/sdp", "message/sipfrag"], accept
 
 
 @case

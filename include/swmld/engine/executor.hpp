@@ -35,7 +35,12 @@ struct EngineConfig {
   // SIP status that rejects a call whose document cannot be fetched (http.fetch_failure_code);
   // a 503 carries Retry-After: 5.
   int fetch_failure_code = 503;
-  double request_timeout_s = 10;          // `request` default total timeout
+  // `request`: its default total timeout, and the most a step may ask for (swml-reference
+  // §9.13: "default 5, max 5"); its steps per call, past which request_result is
+  // limit_exceeded (swml-reference: 10 per document).
+  static constexpr double kRequestTimeoutMaxS = 5;
+  double request_timeout_s = kRequestTimeoutMaxS;
+  int max_requests = 10;
   double request_connect_timeout_s = 3;   // `request` default connect timeout
   std::size_t request_max_body = 64 * 1024;
   std::size_t request_max_headers = 64;

@@ -1,7 +1,9 @@
 // `request`: an HTTP request whose response lands in variables (swml-reference §9.13):
 // request_url, request_result (success on a 2xx answer, else failed), return_value,
 // request_response_code, request_response_headers.<name>, request_response_body, and
-// request_response.<path> when save_variables is true and the body is JSON.
+// request_response.<path> when save_variables is true and the body is JSON. At most
+// config.max_requests steps per call send anything (then request_result is limit_exceeded),
+// and none waits more than 5 s.
 // The body is kept up to config.request_max_body bytes, headers up to request_max_headers.
 #include <algorithm>
 #include <cctype>
@@ -54,8 +56,10 @@ asio::awaitable<Flow> request(Call& c, const swml::Step& step) {
   if (!connect_timeout) co_return Flow::fail(connect_timeout.error());
   auto save = get_bool(*args, "save_variables", false, "request");
   if (!save) co_return Flow::fail(save.error());
-  // "0" means "none" in SWML; swmld never waits without a bound: 0 takes the configured default.
-  req.timeout_s = *timeout > 0 ? *timeout : c.config().request_timeout_s;
+  // "0" means "none" in SWML; swmld never waits without a bound: 0 takes the configured
+  // default, and no step waits longer than the reference's 5 s.
+  req.timeout_s = *timeout > 0 ? std::min(*timeout, EngineConfig::kRequestTimeoutMaxS)
+                               : c.config().request_timeout_s;
   req.connect_timeout_s = *connect_timeout > 0 ? *connect_timeout
                                                : c.config().request_connect_timeout_s;
 
@@ -66,6 +70,14 @@ asio::awaitable<Flow> request(Call& c, const swml::Step& step) {
   // Credentials in the URL (user:pass@) stay out of the variables: they travel on to every
   // document fetched later (the POST body's `vars`), to logs and to `simulate` output.
   vars["request_url"] = mask_credentials(req.url);
+  if (!c.count_request()) {
+    // Past the limit the step sends nothing and the document goes on (a soft failure).
+    c.log(spdlog::level::warn, "request {}: not sent, {} requests per call at most "
+          "(limits.requests_per_call)", mask_credentials(req.url), c.config().max_requests);
+    vars["request_result"] = "limit_exceeded";
+    vars["return_value"] = "limit_exceeded";
+    co_return Flow::next();
+  }
 
   HttpResponse resp;
   if (!c.ports().http) {

@@ -100,7 +100,8 @@ TEST(ReloadPlan, ARouteRegexWrittenDifferentlyIsAChange) {
 TEST(ReloadPlan, EveryReloadableKeyIsListed) {
   EXPECT_EQ(reloadable_keys(),
             (std::vector<std::string>{"routes", "limits.max_calls", "limits.max_cps", "limits.max_steps",
-                                      "limits.expression_time_per_call", "limits.allow_sources",
+                                      "limits.expression_time_per_call", "limits.requests_per_call",
+                                      "limits.allow_sources",
                                       "logging.level", "envs",
                                       "refer.notify_timeout", "refer.referred_by", "sip.ring",
                                       "http.fetch_failure_code", "shutdown.drain_timeout",

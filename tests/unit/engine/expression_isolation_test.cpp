@@ -87,7 +87,9 @@ TEST(ExpressionIsolation, AHostileCallEndsAtItsBudgetNamingTheLimitWithoutHoldin
   EXPECT_LT(Clock::now() - t0, milliseconds(2000 * kSlowdown));
   EXPECT_GE(w.jobs.load(), 1);
   // On the strand an evaluation gets a 2 ms slice; the 150 ms evaluations ran on the worker.
-  EXPECT_LT(stalls.worst, milliseconds(30 * kSlowdown))
+  // One of them on the strand would stall it 150 ms or more; the bound leaves room for a
+  // loaded machine descheduling this thread (a 30 ms bound failed in CI under load).
+  EXPECT_LT(stalls.worst, milliseconds(100 * kSlowdown))
       << std::chrono::duration_cast<milliseconds>(stalls.worst).count() << " ms";
   EXPECT_EQ(h.rec.actions.back(), "reject 500");
 }
