@@ -33,7 +33,8 @@ Error config_error(const std::string& key, const std::string& msg, const YAML::N
 // clang-format off
 constexpr std::string_view kKeys[] = {
     "sip.listen", "sip.public_address", "sip.user_agent", "sip.ring", "sip.tcp_idle_timeout",
-    "sip.message_timeout", "sip.max_message_bytes", "sip.tcp_max_connections_per_source",
+    "sip.message_timeout", "sip.transaction_timeout", "sip.max_message_bytes",
+    "sip.tcp_max_connections_per_source",
     "sip.tls.cert_file", "sip.tls.key_file", "sip.tls.ca_file", "sip.tls.verify_peer",
     "rtp.port_min", "rtp.port_max", "rtp.codecs", "rtp.ptime", "rtp.threads", "rtp.latch",
     "rtp.rtcp", "rtp.idle_silence", "rtp.public_address",
@@ -177,6 +178,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "ring", "sip", c.sip_ring));
     TRY(r.read(s, "tcp_idle_timeout", "sip", c.sip_tcp_idle_timeout_s));
     TRY(r.read(s, "message_timeout", "sip", c.sip_message_timeout_s));
+    TRY(r.read(s, "transaction_timeout", "sip", c.sip_transaction_timeout_s));
     TRY(r.read(s, "max_message_bytes", "sip", c.sip_max_message_bytes));
     if (auto t = s["tls"]) {
       TRY(r.known_keys(t, "sip.tls"));
@@ -480,6 +482,8 @@ Status validate(const Config& c) {
     return config_error("sip.tcp_idle_timeout", "must be 1 to 86400 seconds");
   if (!(c.sip_message_timeout_s >= 1 && c.sip_message_timeout_s <= 600))
     return config_error("sip.message_timeout", "must be 1 to 600 seconds");
+  if (!(c.sip_transaction_timeout_s >= 1 && c.sip_transaction_timeout_s <= 64))
+    return config_error("sip.transaction_timeout", "must be 1 to 64 seconds");
   if (c.sip_max_message_bytes < 4096 || c.sip_max_message_bytes > (1u << 22))
     return config_error("sip.max_message_bytes", "must be 4096 to 4194304");
   if (c.sip_tcp_max_connections_per_source < 0 || c.sip_tcp_max_connections_per_source > 65536)

@@ -42,6 +42,9 @@ struct Config {
   bool sip_ring = true;    // 180 Ringing when a document starts
   double sip_tcp_idle_timeout_s = 600;  // a TCP connection with no message for this long is closed
   double sip_message_timeout_s = 32;    // a message still incomplete after this closes its connection
+  // 64 x T1 (RFC 3261 Timers B, F, H, J): no ACK for our 200, no answer to our BYE or REFER,
+  // how long answered transactions are kept.
+  double sip_transaction_timeout_s = 32;
   std::size_t sip_max_message_bytes = 64 * 1024;  // larger messages are refused
   // sip.tls: for tls: listen addresses (PEM files; key empty: in the cert file)
   std::string sip_tls_cert_file, sip_tls_key_file, sip_tls_ca_file;

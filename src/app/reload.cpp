@@ -89,6 +89,7 @@ const std::vector<Key>& restart_only() {
       FIXED("sip.user_agent", c.sip_user_agent),
       FIXED("sip.tcp_idle_timeout", c.sip_tcp_idle_timeout_s),
       FIXED("sip.message_timeout", c.sip_message_timeout_s),
+      FIXED("sip.transaction_timeout", c.sip_transaction_timeout_s),
       FIXED("sip.max_message_bytes", c.sip_max_message_bytes),
       FIXED("sip.tls.cert_file", c.sip_tls_cert_file),
       FIXED("sip.tls.key_file", c.sip_tls_key_file),

@@ -249,6 +249,7 @@ class Server::Impl {
     sc.user_agent = config_.sip_user_agent;
     sc.tcp_idle_timeout_ms = static_cast<unsigned>(config_.sip_tcp_idle_timeout_s * 1000);
     sc.message_timeout_ms = static_cast<unsigned>(config_.sip_message_timeout_s * 1000);
+    sc.transaction_timeout_ms = static_cast<unsigned>(config_.sip_transaction_timeout_s * 1000);
     sc.max_message_bytes = static_cast<unsigned>(config_.sip_max_message_bytes);
     sc.tls.cert_file = config_.sip_tls_cert_file;
     sc.tls.key_file = config_.sip_tls_key_file;
@@ -413,6 +414,11 @@ class Server::Impl {
     engine->refer_notify_timeout =
         std::chrono::milliseconds(static_cast<long long>(c.refer_notify_timeout * 1000));
     engine->referred_by = c.referred_by;
+    // The SIP stack's own timeouts end these first (with their reason); 2 s later is a backstop.
+    const auto transaction =
+        std::chrono::milliseconds(std::llround(c.sip_transaction_timeout_s * 1000));
+    engine->answer_timeout = transaction + std::chrono::seconds(2);
+    engine->refer_response_timeout = transaction + std::chrono::seconds(2);
     engine->fetch_failure_code = c.http_fetch_failure_code;
     engine->request_timeout_s = std::min(c.http_timeout, engine::EngineConfig::kRequestTimeoutMaxS);
     engine->max_requests = c.requests_per_call;
@@ -531,6 +537,9 @@ class Server::Impl {
   void describe_metrics() {
     metrics_.describe("swmld_calls_total", "counter", "Calls admitted and routed.");
     metrics_.describe("swmld_calls_active", "gauge", "Calls in progress.");
+    metrics_.describe(
+        "swmld_sip_dialogs_active", "gauge",
+        "SIP calls the stack holds, ended ones included until their last transaction is over.");
     metrics_.describe("swmld_calls_ended_total", "counter", "Calls ended, by end reason.");
     metrics_.describe("swmld_calls_rejected_total", "counter", "INVITEs rejected at admission.");
     metrics_.describe("swmld_steps_total", "counter", "SWML steps run, by method and outcome.");
@@ -546,6 +555,11 @@ class Server::Impl {
     metrics_.describe("swmld_rtp_ports_free", "gauge", "RTP ports of rtp.port_min-port_max free.");
     metrics_.describe("swmld_rtp_packets_sent_total", "counter", "RTP packets sent.");
     metrics_.describe("swmld_rtp_packets_received_total", "counter", "RTP packets received.");
+    metrics_.describe(
+        "swmld_rtp_dropped_total", "counter",
+        "Datagrams received on RTP ports and dropped, by reason (not_rtp, payload_type, keys).");
+    for (const char* r : {"not_rtp", "payload_type", "keys"})
+      metrics_.series("swmld_rtp_dropped_total", fmt::format("reason=\"{}\"", r));
     metrics_.describe("swmld_rtp_late_ticks_total", "counter",
                       "Media ticks that started more than 5 ms late.");
     metrics_.describe("swmld_audio_cache_bytes", "gauge", "Decoded audio held in the cache.");
@@ -570,6 +584,8 @@ class Server::Impl {
     metrics_.series("swmld_draining") = draining_.load() ? 1 : 0;
     metrics_.series("swmld_log_lines_dropped_total") = static_cast<std::int64_t>(log::dropped_lines());
     if (stack_) {
+      metrics_.series("swmld_sip_dialogs_active") =
+          static_cast<std::int64_t>(stack_->active_legs());
       auto t = stack_->tcp_guard_stats();
       auto n = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };
       metrics_.series("swmld_sip_tcp_closed_total", "reason=\"over_limit\"") = n(t.over_limit);
@@ -592,6 +608,10 @@ class Server::Impl {
       metrics_.series("swmld_rtp_ports_free") = n(m.ports_free);
       metrics_.series("swmld_rtp_packets_sent_total") = n(m.packets_sent);
       metrics_.series("swmld_rtp_packets_received_total") = n(m.packets_received);
+      metrics_.series("swmld_rtp_dropped_total", "reason=\"not_rtp\"") = n(m.dropped_not_rtp);
+      metrics_.series("swmld_rtp_dropped_total", "reason=\"payload_type\"") =
+          n(m.dropped_payload_type);
+      metrics_.series("swmld_rtp_dropped_total", "reason=\"keys\"") = n(m.dropped_keys);
       metrics_.series("swmld_rtp_late_ticks_total") = n(m.late_ticks);
       metrics_.series("swmld_audio_cache_bytes") = n(m.cache_bytes);
       metrics_.series("swmld_audio_cache_total", "result=\"hit\"") = n(m.cache_hits);

@@ -163,10 +163,10 @@ void Call::finish(Flow flow) {
       break;
     }
     case Flow::Kind::end:
-      outcome.end_reason = inbound().ended_remotely() ? "remote_hangup" : "hangup";
+      outcome.end_reason = inbound().ended_remotely() ? remote_end_reason() : "hangup";
       break;
     default:
-      outcome.end_reason = inbound().ended_remotely() ? "remote_hangup" : "end_of_document";
+      outcome.end_reason = inbound().ended_remotely() ? remote_end_reason() : "end_of_document";
       end_call(HangupReason::hangup);
       break;
   }
@@ -176,6 +176,12 @@ void Call::finish(Flow flow) {
   auto done = std::move(done_);
   done_ = nullptr;
   done(std::move(outcome));
+}
+
+std::string Call::remote_end_reason() {
+  // The caller never acknowledged our 200 (its leg hung up for it): not a hangup of its own.
+  const auto& ended = inbound().ended();
+  return ended && ended->cause == call::EndCause::ack_timeout ? "ack_timeout" : "remote_hangup";
 }
 
 void Call::end_call(HangupReason reason) {

@@ -132,6 +132,8 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   bool answered() const { return inbound().answered(); }
   // Ends the call from our side (hangup step): reject before answer, BYE after. Once.
   void end_call(HangupReason reason);
+  // finish(): why the far end's side ended the call ("remote_hangup", "ack_timeout").
+  std::string remote_end_reason();
   // The inbound leg is gone (the far end hung up, or we ended it): steps stop waiting.
   bool hung_up() const { return inbound().gone(); }
 

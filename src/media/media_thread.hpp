@@ -37,6 +37,11 @@ struct MediaCounters {
   std::atomic<std::uint64_t> streams{0};
   std::atomic<std::uint64_t> packets_sent{0};
   std::atomic<std::uint64_t> packets_received{0};
+  // Received and dropped (a subset of packets_received): not RTP, RTCP or STUN; RTP of a
+  // payload type the call did not negotiate; RFC 4733 keys beyond rtp::KeyRate.
+  std::atomic<std::uint64_t> dropped_not_rtp{0};
+  std::atomic<std::uint64_t> dropped_payload_type{0};
+  std::atomic<std::uint64_t> dropped_keys{0};
   std::atomic<std::uint64_t> send_errors{0};
   std::atomic<std::uint64_t> late_ticks{0};
 };

@@ -39,6 +39,9 @@ class ServiceImpl final : public Service {
     s.ports_free = core_->ports.available();
     s.packets_sent = m.packets_sent.load();
     s.packets_received = m.packets_received.load();
+    s.dropped_not_rtp = m.dropped_not_rtp.load();
+    s.dropped_payload_type = m.dropped_payload_type.load();
+    s.dropped_keys = m.dropped_keys.load();
     s.late_ticks = m.late_ticks.load();
     const AudioCache& cache = core_->loader.cache();
     s.cache_bytes = cache.bytes();

@@ -88,13 +88,22 @@ void Stream::start() {
 }
 
 void Stream::update(const StreamParams& params) {
-  if (params.remote != params_.remote) {
+  const bool moved = !have_params_ || params.remote != sdp_remote_;
+  // A new talkspurt when what the far end receives changes; a re-INVITE that repeats the
+  // same SDP (a session refresh, or a storm of them) changes nothing on the wire.
+  if (moved || params.payload_type != params_.payload_type || params.law != params_.law ||
+      params.ptime_ms != params_.ptime_ms || params.send != params_.send)
+    marker_ = true;
+  auto latched = params_.remote;
+  params_ = params;
+  if (moved) {
+    sdp_remote_ = params.remote;
     latched_ssrc_.reset();  // a new address (re-INVITE): latch anew
     disconnect();
+  } else if (latched_ssrc_) {
+    params_.remote = latched;  // the same address again: stay latched
   }
-  params_ = params;
   have_params_ = true;
-  marker_ = true;
   // Without latching nothing but the SDP's address counts: connect at once.
   if (!setup_.latch && sendable(params_.remote)) connect_to(params_.remote);
 }
@@ -179,6 +188,7 @@ void Stream::finish_digits(std::string error) {
 void Stream::close() {
   if (closed_) return;
   closed_ = true;
+  log_dropped();
   finish_playback();
   finish_digits("the call ended");
   // The sockets stay open for the port's next call (PortPool): no wait pending, open to
@@ -390,12 +400,16 @@ void Stream::read_ready() {
 
 void Stream::on_packet(std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& from) {
   ++counters_.packets_received;
+  if (!have_params_) return;
   auto packet = rtp::parse(data);
-  if (!packet || !have_params_) return;
+  if (!packet) {
+    if (rtp::classify(data) == rtp::NotRtp::garbage) drop(kNotRtp, from);
+    return;
+  }
   const auto pt = packet->header.payload_type;
   const bool ours = pt == params_.payload_type || static_cast<int>(pt) == params_.te_payload_type ||
                     pt == 13;  // comfort noise (RFC 3389)
-  if (!ours) return;
+  if (!ours) return drop(kPayloadType, from);
   // Latching: send where the far end's RTP really comes from (NAT), locked to the first
   // source's SSRC, so a stray packet cannot steal the stream. Once locked, the socket is
   // connected to that source (cheaper sends; a NAT rebinding mid-call is then not followed).
@@ -411,8 +425,39 @@ void Stream::on_packet(std::span<const std::uint8_t> data, const boost::asio::ip
   if (static_cast<int>(pt) != params_.te_payload_type) return;
   auto event = rtp::parse_event(packet->payload);
   if (!event) return;
-  if (auto digit = dtmf_.on_packet(packet->header.timestamp, *event); digit && events_)
-    events_->post(call::Dtmf{*digit, call::DtmfSource::rfc4733});
+  auto digit = dtmf_.on_packet(packet->header.timestamp, *event);
+  if (!digit || !events_) return;
+  if (!key_rate_.take(Clock::now())) return drop(kKeys, from);
+  events_->post(call::Dtmf{*digit, call::DtmfSource::rfc4733});
+}
+
+void Stream::drop(Dropped why, const boost::asio::ip::udp::endpoint& from) {
+  static constexpr const char* kWhat[] = {"not RTP", "a payload type not negotiated",
+                                          "keys beyond 25 a second"};
+  std::atomic<std::uint64_t>* counter[] = {
+      &counters_.dropped_not_rtp, &counters_.dropped_payload_type, &counters_.dropped_keys};
+  counter[why]->fetch_add(1, std::memory_order_relaxed);
+  dropped_from_ = from;
+  std::uint64_t total = 0;
+  for (auto n : dropped_) total += n;
+  ++dropped_[why];
+  if (total > 0) return;
+  // One line when it starts, one when the call ends (log_dropped): never one per datagram.
+  spdlog::info(
+      "media: port {}: dropping what {}:{} sends that is not this call's media ({}); "
+      "counted in swmld_rtp_dropped_total, summed up when the call ends",
+      setup_.port, from.address().to_string(), from.port(), kWhat[why]);
+}
+
+void Stream::log_dropped() const {
+  std::uint64_t total = 0;
+  for (auto n : dropped_) total += n;
+  if (total == 0) return;
+  spdlog::info(
+      "media: port {}: dropped {} datagram(s) from the far end (last from {}:{}): "
+      "{} not RTP, {} of payload types not negotiated, {} keys beyond 25 a second",
+      setup_.port, total, dropped_from_.address().to_string(), dropped_from_.port(),
+      dropped_[kNotRtp], dropped_[kPayloadType], dropped_[kKeys]);
 }
 
 void Stream::receive_rtcp() {

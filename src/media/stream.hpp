@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/asio/ip/udp.hpp>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -101,6 +102,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void receive();
   void read_ready();
   void on_packet(std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& from);
+  // What the far end sent that is not this call's media: counted (here and in the
+  // service's counters), logged once when it starts and once, summed up, at close().
+  enum Dropped { kNotRtp, kPayloadType, kKeys, kDroppedKinds };
+  void drop(Dropped why, const boost::asio::ip::udp::endpoint& from);
+  void log_dropped() const;
   void receive_rtcp();
   void send_rtcp(Clock::time_point now);
   // Sends to one peer from now on: a connected socket skips the route lookup of every
@@ -141,7 +147,12 @@ class Stream : public std::enable_shared_from_this<Stream> {
   std::vector<std::uint8_t> rtcp_in_;
   boost::asio::ip::udp::endpoint rtcp_from_;
   rtp::DtmfReceiver dtmf_;
+  rtp::KeyRate key_rate_;
   std::optional<std::uint32_t> latched_ssrc_;  // the far end's SSRC once latched
+  // The remote address the last SDP gave (params_.remote is where we send: latched).
+  boost::asio::ip::udp::endpoint sdp_remote_;
+  std::array<std::uint64_t, kDroppedKinds> dropped_{};
+  boost::asio::ip::udp::endpoint dropped_from_;  // the source of the last datagram dropped
 };
 
 }  // namespace swmld::media

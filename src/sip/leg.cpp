@@ -234,6 +234,14 @@ void LegImpl::on_event(nua_event_t event, int status, char const* phrase, nua_t*
     case nua_r_refer:
       on_refer_response(status, sip, tags);
       break;
+    case nua_r_bye:
+      // 408: no answer within sip.transaction_timeout (Timer F); 481: the far end had
+      // forgotten the dialog. Either way the dialog ends now (callstate terminated follows).
+      if (status >= 300)
+        spdlog::info(
+            "sip: call {}: our BYE got {} {}; the dialog ends without the far end's answer",
+            info_.sip_call_id, status, header_text(phrase));
+      break;
     case nua_i_notify:
       if (status < 300) on_notify(sip);  // >= 300: Sofia refused it (e.g. 481 unknown id)
       break;
@@ -331,7 +339,10 @@ void LegImpl::on_notify(sip_t const* sip) {
   if (sip->sip_event && sip->sip_event->o_type && strcasecmp(sip->sip_event->o_type, "refer") != 0)
     return;
   if (!refer_.matches_notify(id)) {
-    spdlog::info("sip: call {}: NOTIFY for an earlier REFER (id {}) ignored", info_.sip_call_id, id);
+    // Once per call at info: a far end may send many (Sofia answers each 200).
+    auto level = stale_notifies_++ == 0 ? spdlog::level::info : spdlog::level::debug;
+    spdlog::log(level, "sip: call {}: NOTIFY for an earlier REFER (id {}) ignored",
+                info_.sip_call_id, id);
     return;
   }
   int code = parse_sipfrag_status(payload_of(sip));

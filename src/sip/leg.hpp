@@ -79,6 +79,7 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
   std::string local_sdp_;
   bool offered_in_200_ = false;  // our 200 carried an offer: its answer comes in the ACK
   bool reinvite_pending_ = false;  // a re-INVITE waits for answer_offer()
+  unsigned stale_notifies_ = 0;    // NOTIFYs of an earlier REFER (logged once)
 
   State state_ = State::received;
   std::optional<call::Ended> end_;  // first cause seen (cancel, hangup, ack_timeout, local)

@@ -154,6 +154,7 @@ std::string StackCore::create_nua() {
                     TAG_IF(config_.udp_rmem_bytes > 0, TPTAG_UDP_RMEM(config_.udp_rmem_bytes)),
                     TPTAG_IDLE(config_.tcp_idle_timeout_ms),
                     TPTAG_TIMEOUT(config_.message_timeout_ms),
+                    NTATAG_SIP_T1X64(config_.transaction_timeout_ms),
                     NTATAG_MAXSIZE(config_.max_message_bytes),
                     TAG_IF(tls_dir, NUTAG_CERTIFICATE_DIR(tls_dir)),
                     TAG_IF(tls_dir, TPTAG_TLS_VERSION(0)),

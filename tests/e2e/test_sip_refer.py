@@ -159,11 +159,14 @@ def notify_with_wrong_id_gets_481(workdir):
 @case
 def no_notify_times_out_after_the_configured_time(workdir):
     t0 = time.time()
-    res, variables, refer, bodies, _ = refer_call(workdir, "uac_refer_no_notify.xml",
+    res, variables, refer, bodies, s = refer_call(workdir, "uac_refer_no_notify.xml",
                                                   extra={"refer": {"notify_timeout": 1.5}})
     expect_vars(variables, "timeout", "202", "")
     assert 1500 <= refer["duration_ms"] < 4000, refer
+    assert refer["reason"] == "no final NOTIFY within 1500 ms" and refer["notifies"] == 0, refer
     assert states(bodies) == ["accepted", "timeout"], states(bodies)
+    # The document went on and hung up: the call's end record and one BYE (SIPp answered it).
+    assert len(res.requests("BYE")) == 1 and "ended: hangup" in s.text(), s.text()[-2000:]
 
 
 @case

@@ -26,8 +26,10 @@ struct EngineConfig {
   int max_steps = 10000;         // per call; a runaway document ends with an error
   int max_depth = 64;            // nested `execute` frames (relay_script_nested_too_deep)
   int max_jump_chain = 32;       // transfers/gotos in a row with no other step between
-  std::chrono::milliseconds answer_timeout{32000};        // 200 OK sent -> ACK received
-  std::chrono::milliseconds refer_response_timeout{32000};  // REFER sent -> final response
+  // Backstops: the SIP stack itself ends both after sip.transaction_timeout (no ACK: BYE
+  // and Ended{ack_timeout}; no response: 408), so these are set a little longer.
+  std::chrono::milliseconds answer_timeout{34000};          // 200 OK sent -> ACK received
+  std::chrono::milliseconds refer_response_timeout{34000};  // REFER sent -> final response
   std::chrono::milliseconds refer_notify_timeout{15000};  // 202 -> final NOTIFY
   std::string referred_by;       // Referred-By URI for sip_refer; empty: the call's local URI
   // SIP status that rejects a call whose document cannot be fetched (http.fetch_failure_code);

@@ -60,6 +60,9 @@ struct ServiceStats {
   std::uint64_t ports_free = 0;
   std::uint64_t packets_sent = 0;
   std::uint64_t packets_received = 0;
+  std::uint64_t dropped_not_rtp = 0;       // received, not RTP (nor RTCP, nor STUN)
+  std::uint64_t dropped_payload_type = 0;  // received, a payload type not negotiated
+  std::uint64_t dropped_keys = 0;          // RFC 4733 keys beyond 25 a second
   std::uint64_t late_ticks = 0;  // ticks that started more than 5 ms late
   std::uint64_t cache_bytes = 0;
   std::uint64_t cache_entries = 0;

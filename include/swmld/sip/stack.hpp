@@ -58,6 +58,11 @@ struct StackConfig {
   // is refused and its connection closed (NTATAG_MAXSIZE; Sofia's default is 2 MiB).
   unsigned tcp_idle_timeout_ms = 600'000;
   unsigned message_timeout_ms = 32'000;
+  // RFC 3261's 64 x T1 (NTATAG_SIP_T1X64): how long a request of ours waits for its final
+  // response (Timers B, F: an unanswered BYE or REFER ends as 408), how long our 200 waits for
+  // its ACK (Timer H: then Sofia sends BYE), and how long an answered transaction is kept to
+  // absorb retransmissions (Timer J: what a flood holds in memory).
+  unsigned transaction_timeout_ms = 32'000;
   unsigned max_message_bytes = 64u << 10;
   // What Sofia does not bound, swmld's TCP guard does (src/sip/tcp_guard.hpp): at most this
   // many connections from one IP address (the newest beyond it are closed; 0: no limit), and

@@ -66,14 +66,23 @@ bool valid_refer_target(std::string_view uri) {
 
 std::string code_text(int code) { return code > 0 ? std::to_string(code) : std::string(); }
 
+// Provisional sipfrag statuses kept per REFER (the record's `sipfrags`, the progress
+// callbacks): a far end that NOTIFYs without end (a flood, 180 and 183 in turn) costs no
+// more than this. The final status is always kept.
+constexpr std::size_t kMaxProvisionalSipfrags = 16;
+
 // What the leg told us about this step's REFER.
 struct ReferProgress {
   bool active = false;              // the REFER was sent: its events count
   bool responded = false;           // the leg reported the REFER's final response
   int response_code = 0;            // final response to the REFER; 0: it could not be sent
-  std::vector<int> sipfrag_codes;   // every sipfrag status seen, in order
+  // The sipfrag statuses seen, in order: a status repeated in a row counts once (each
+  // entry is a state change: a progress callback), at most kMaxProvisionalSipfrags
+  // provisional ones, then the final one.
+  std::vector<int> sipfrag_codes;
   int final_sipfrag = 0;            // first sipfrag >= 200; 0 while none
   bool terminated = false;          // a NOTIFY said Subscription-State: terminated
+  std::size_t notifies = 0;         // NOTIFYs of this REFER, repeats included
 
   void on_event(const call::Event& event) {
     if (!active) return;
@@ -82,12 +91,22 @@ struct ReferProgress {
       responded = true;
       response_code = r->code;
     } else if (const auto* n = std::get_if<call::ReferNotify>(&event)) {
-      if (n->sipfrag_code > 0) {
-        sipfrag_codes.push_back(n->sipfrag_code);
-        if (n->sipfrag_code >= 200 && final_sipfrag == 0) final_sipfrag = n->sipfrag_code;
-      }
+      ++notifies;
+      if (n->sipfrag_code > 0 && final_sipfrag == 0) record(n->sipfrag_code);
       if (n->terminated) terminated = true;
     }
+  }
+
+ private:
+  void record(int code) {
+    if (code >= 200) {
+      final_sipfrag = code;
+      sipfrag_codes.push_back(code);
+      return;
+    }
+    if (!sipfrag_codes.empty() && sipfrag_codes.back() == code) return;  // no change
+    if (sipfrag_codes.size() >= kMaxProvisionalSipfrags) return;
+    sipfrag_codes.push_back(code);
   }
 };
 
@@ -209,6 +228,7 @@ asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
     Value fields = {{"to_uri", req.to_uri},
                     {"refer_code", refer.response_code},
                     {"sipfrags", std::move(sipfrags)},
+                    {"notifies", refer.notifies},
                     {"result", result},
                     {"duration_ms", ms}};
     if (!reason.empty()) fields["reason"] = reason;

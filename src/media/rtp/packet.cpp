@@ -89,6 +89,16 @@ std::optional<Packet> parse(std::span<const std::uint8_t> data) {
   return packet;
 }
 
+NotRtp classify(std::span<const std::uint8_t> data) {
+  const std::uint8_t* p = data.data();
+  // RTCP: version 2, packet type 192-223 in the second octet (RFC 5761 §4), 8 octets at least.
+  if (data.size() >= 8 && (p[0] >> 6) == kVersion && p[1] >= 192 && p[1] <= 223)
+    return NotRtp::rtcp;
+  // STUN: first octet 0-3 (RFC 7983), a 20-octet header with the magic cookie (RFC 5389).
+  if (data.size() >= 20 && p[0] <= 3 && get32(p + 4) == 0x2112A442u) return NotRtp::stun;
+  return NotRtp::garbage;
+}
+
 // ---- RFC 4733 telephone-events ----------------------------------------------------------
 
 // Bytes past the first four are ignored: one event per packet is all RFC 4733 sends without

@@ -1,8 +1,11 @@
 // RTP (RFC 3550) and RTCP sender reports, RFC 4733 telephone-events: building and parsing
-// packets, folding received DTMF events into key presses, and planning the packets of a
-// digit string. Pure: no sockets, no clocks; any thread.
+// packets, folding received DTMF events into key presses (and bounding their rate), and
+// planning the packets of a digit string. Pure: no sockets, no clocks (times are given);
+// any thread.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -35,6 +38,12 @@ struct Packet {
 // nullopt for anything else (too short, RTCP payload types 72-76, bad padding).
 std::optional<Packet> parse(std::span<const std::uint8_t> data);
 
+// What a datagram that is not RTP (parse() failed) is, by RFC 7983's first-byte rule and
+// RFC 5761's RTCP packet types: RTCP on a muxed port and STUN (a softphone's ICE checks) are
+// what well-behaved peers send there, and are ignored; anything else is garbage.
+enum class NotRtp { rtcp, stun, garbage };
+NotRtp classify(std::span<const std::uint8_t> data);
+
 // ---- RFC 4733 telephone-events ----------------------------------------------------------
 
 struct TelephoneEvent {
@@ -66,6 +75,32 @@ class DtmfReceiver {
   bool have_last_ = false;
   std::uint32_t last_timestamp_ = 0;  // the newest event's start
   std::uint16_t reported_ = 0;        // bit n: code n reported at last_timestamp_
+};
+
+// At most `per_second` keys a second, in bursts of up to `burst`: a token bucket. A person
+// keys far slower (ITU-T Q.24: a key is 40 ms of tone and 40 ms of pause at the least, 12.5
+// a second), so what passes it is every real key; what it stops is a far end sending a new
+// event in every packet, which would otherwise post thousands of keys a second to the call.
+class KeyRate {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit KeyRate(double per_second = 25, double burst = 16)
+      : per_second_(per_second), burst_(burst), tokens_(burst) {}
+  // True when a key received at `now` may go to the call.
+  bool take(Clock::time_point now) {
+    if (last_ != Clock::time_point{}) {
+      const double elapsed = std::chrono::duration<double>(now - last_).count();
+      tokens_ = std::min(burst_, tokens_ + elapsed * per_second_);
+    }
+    last_ = now;
+    if (tokens_ < 1.0) return false;
+    tokens_ -= 1.0;
+    return true;
+  }
+
+ private:
+  double per_second_, burst_, tokens_;
+  Clock::time_point last_{};
 };
 
 // What a stream sends in one packet interval (ptime) while it sends digits.

@@ -134,13 +134,16 @@ TEST(Config, ExpressionTimePerCallFromFileAndChecked) {
 }
 
 TEST(Config, SipTcpBoundsFromFileAndChecked) {
-  auto c = load_config(write("tcp.yaml", "sip: {tcp_idle_timeout: 30, message_timeout: 5, "
-                                         "max_message_bytes: 16384, tcp_max_connections_per_source: 8}\n"
-                                         "routes: [{swml: a.yaml}]\n"));
+  auto c = load_config(write("tcp.yaml",
+                             "sip: {tcp_idle_timeout: 30, message_timeout: 5, "
+                             "transaction_timeout: 4, "
+                             "max_message_bytes: 16384, tcp_max_connections_per_source: 8}\n"
+                             "routes: [{swml: a.yaml}]\n"));
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->sip_tcp_max_connections_per_source, 8);
   EXPECT_EQ(c->sip_tcp_idle_timeout_s, 30);
   EXPECT_EQ(c->sip_message_timeout_s, 5);
+  EXPECT_EQ(c->sip_transaction_timeout_s, 4);
   EXPECT_EQ(c->sip_max_message_bytes, 16384u);
   EXPECT_TRUE(validate(*c));
   Config bad = *c;
@@ -149,6 +152,11 @@ TEST(Config, SipTcpBoundsFromFileAndChecked) {
   bad = *c;
   bad.sip_message_timeout_s = 0;
   EXPECT_NE(validate(bad).error().message.find("'sip.message_timeout'"), std::string::npos);
+  bad = *c;
+  bad.sip_transaction_timeout_s = 0.5;
+  EXPECT_NE(validate(bad).error().message.find("'sip.transaction_timeout'"), std::string::npos);
+  bad.sip_transaction_timeout_s = 65;
+  EXPECT_NE(validate(bad).error().message.find("'sip.transaction_timeout'"), std::string::npos);
   bad = *c;
   bad.sip_tcp_idle_timeout_s = 0.5;
   EXPECT_NE(validate(bad).error().message.find("'sip.tcp_idle_timeout'"), std::string::npos);

@@ -142,6 +142,31 @@ TEST(SipRefer, NoFinalNotifyTimesOutAfterTheConfiguredTime) {
   EXPECT_EQ(h.states(), (std::vector<std::string>{"accepted", "timeout"}));
 }
 
+// A far end flooding its subscription: a repeated status is one state change (one progress
+// callback), provisional statuses stop counting after 16, and the final one still decides.
+TEST(SipRefer, RepeatedNotifiesAreOneProgressEachAndTheFinalOneDecides) {
+  Harness h;
+  h.start(kDoc, [](FakeCall& c) {
+    c.on_refer = [&c](const call::ReferRequest&) {
+      c.events->post(call::ReferResponse{202});
+      for (int i = 0; i < 500; ++i) c.events->post(call::ReferNotify{180, false});
+      c.events->post(call::ReferNotify{183, false});
+      for (int i = 0; i < 100; ++i) c.events->post(call::ReferNotify{i % 2 ? 180 : 181, false});
+      c.events->post(call::ReferNotify{486, true});
+      c.events->post(call::ReferNotify{200, true});  // after the final one: ignored
+    };
+  });
+  h.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(h.outcome);
+  EXPECT_EQ(h.outcome->vars["sip_refer_result"], "failed");
+  EXPECT_EQ(h.outcome->vars["sip_refer_to_response_code"], "486");
+  // accepted, 180, 183, then 14 alternations (16 provisional in all), then the result.
+  auto states = h.states();
+  ASSERT_EQ(states.size(), 1u + 16u + 1u);
+  EXPECT_EQ(std::count(states.begin(), states.end(), "progress"), 16);
+  EXPECT_EQ(states.back(), "failed");
+}
+
 TEST(SipRefer, LateEventsAfterTheCallEndedAreIgnored) {
   Harness h;
   std::shared_ptr<call::Events> events;

@@ -322,6 +322,41 @@ TEST(DtmfReceiver, IgnoresEventCodesThatAreNotKeys) {
   EXPECT_EQ(r.on_packet(1500, key(8)), '8');
 }
 
+// ---- what is not RTP, and the rate of keys ---------------------------------------------------
+
+TEST(NotRtp, RtcpOnAMuxedPortAndStunAreToldFromGarbage) {
+  // An RTCP receiver report (packet type 201) and a sender report (200) with no blocks.
+  EXPECT_EQ(classify(Bytes{0x80, 201, 0, 1, 0, 0, 0x12, 0x34}), NotRtp::rtcp);
+  EXPECT_EQ(classify(Bytes{0x81, 200, 0, 6, 1, 2, 3, 4, 5, 6, 7, 8}), NotRtp::rtcp);
+  // A STUN binding request: type 0x0001, length 0, the magic cookie, a transaction id.
+  Bytes stun{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42};
+  stun.resize(20, 0x5A);
+  EXPECT_EQ(classify(stun), NotRtp::stun);
+  stun[5] = 0x13;  // no cookie: not STUN
+  EXPECT_EQ(classify(stun), NotRtp::garbage);
+  EXPECT_EQ(classify(Bytes{}), NotRtp::garbage);
+  EXPECT_EQ(classify(Bytes{0x80, 0x00, 0x01}), NotRtp::garbage);             // RTP, too short
+  EXPECT_EQ(classify(Bytes(40, 0x45)), NotRtp::garbage);                     // version 1
+  EXPECT_EQ(classify(Bytes{0x80, 190, 0, 1, 0, 0, 0, 0}), NotRtp::garbage);  // not an RTCP type
+}
+
+TEST(KeyRate, PassesABurstThenTwentyFiveASecond) {
+  using namespace std::chrono_literals;
+  KeyRate rate;
+  KeyRate::Clock::time_point t{1s};
+  int passed = 0;
+  for (int i = 0; i < 1000; ++i) passed += rate.take(t);  // 1,000 keys at one instant
+  EXPECT_EQ(passed, 16);
+  passed = 0;
+  for (int i = 0; i < 1000; ++i) passed += rate.take(t += 1ms);  // 1,000 a second for 1 s
+  EXPECT_EQ(passed, 25);
+  // Keys as a person sends them (one every 80 ms: 40 ms of tone, 40 ms of pause) all pass.
+  t += 10s;
+  passed = 0;
+  for (int i = 0; i < 200; ++i) passed += rate.take(t += 80ms);
+  EXPECT_EQ(passed, 200);
+}
+
 // ---- plan_digits -----------------------------------------------------------------------------
 
 // "+1/160" is a new event, "1/320" an update, "1/800E" an end packet, "." a pause.

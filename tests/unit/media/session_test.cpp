@@ -379,6 +379,76 @@ TEST(MediaSession, StopEndsThePlayAtOnce) {
   EXPECT_FALSE(peer.receive(200ms));
 }
 
+// A re-INVITE repeating the SDP (a session refresh; a storm of them) changes nothing on the
+// wire: the stream stays latched to where the caller's RTP comes from, no new marker.
+TEST(MediaSession, AReinviteWithTheSameSdpKeepsTheLatchAndTheTalkspurt) {
+  auto service = start();
+  Peer announced, real;  // the caller's SDP says `announced`; its RTP comes from `real` (NAT)
+  auto session = service->open(offer_to(announced.port()), "127.0.0.1");
+  ASSERT_TRUE(session.ok());
+  auto sdp = (*session)->local_sdp();
+  ASSERT_TRUE(sdp.ok());
+  Done done;
+  (*session)->play({{"silence:1.5"}, 0, "", "", ""}, done.fn());
+  ASSERT_TRUE(announced.receive(1000ms));
+  std::vector<std::uint8_t> packet(rtp::kHeaderSize + 160, 0xFF);
+  rtp::write_header({true, 0, 1, 160, 0xCA11E5}, packet.data());
+  real.send_to(sdp_port(*sdp), packet);
+  ASSERT_TRUE(real.receive(500ms));  // latched
+  for (int i = 0; i < 20; ++i) {
+    auto again = (*session)->remote_sdp({call::RemoteSdp::Kind::offer, offer_to(announced.port())});
+    ASSERT_TRUE(again.ok());
+  }
+  announced.drain(100ms);
+  auto got = real.drain(300ms);
+  EXPECT_EQ(done.wait(), "");
+  ASSERT_GT(got.size(), 40u);  // the rest of the 1.5 s went where the RTP came from
+  for (const auto& r : got) EXPECT_FALSE(rtp::parse(r.data)->header.marker);
+  EXPECT_FALSE(announced.receive(100ms));
+}
+
+// What a far end sends that is not the call's media is dropped and counted by kind; RTCP and
+// STUN are not counted; keys stop at 25 a second after a burst of 16.
+TEST(MediaSession, DatagramsThatAreNotTheCallsMediaAreCountedByKind) {
+  auto service = start();
+  Peer peer;
+  auto session = service->open(offer_to(peer.port()), "127.0.0.1");
+  ASSERT_TRUE(session.ok());
+  auto events = std::make_shared<Events>();
+  (*session)->attach(events);
+  auto sdp = (*session)->local_sdp();
+  ASSERT_TRUE(sdp.ok());
+  std::this_thread::sleep_for(50ms);  // the stream is set up on its media thread
+  const int port = sdp_port(*sdp);
+  std::vector<std::uint8_t> rtp96(rtp::kHeaderSize + 20, 0);
+  rtp::write_header({false, 96, 1, 160, 0x1234}, rtp96.data());
+  std::vector<std::uint8_t> rtcp{0x80, 201, 0, 1, 0, 0, 0x12, 0x34};
+  for (int i = 0; i < 10; ++i) {
+    peer.send_to(port, {0x40, 1, 2, 3});  // version 1
+    peer.send_to(port, {});
+    peer.send_to(port, rtp96);
+    peer.send_to(port, rtcp);
+  }
+  for (std::uint32_t i = 0; i < 100; ++i) {  // a new key in every packet
+    std::vector<std::uint8_t> key(rtp::kHeaderSize + rtp::kEventSize);
+    rtp::write_header({false, 101, static_cast<std::uint16_t>(i), 1000 + 160 * i, 0x1234},
+                      key.data());
+    rtp::write_event({static_cast<std::uint8_t>(i % 10), false, 10, 160},
+                     key.data() + rtp::kHeaderSize);
+    peer.send_to(port, key);
+  }
+  auto deadline = Clock::now() + 2s;
+  while (service->stats().packets_received < 140 && Clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  auto st = service->stats();
+  EXPECT_EQ(st.packets_received, 140u);
+  EXPECT_EQ(st.dropped_not_rtp, 20u);
+  EXPECT_EQ(st.dropped_payload_type, 10u);
+  EXPECT_GE(st.dropped_keys, 80u);  // 16 at once, and one more per 40 ms the sending took
+  EXPECT_LE(st.dropped_keys, 84u);
+  EXPECT_EQ(events->digits(0ms, 0).size() + st.dropped_keys, 100u);
+}
+
 // With rtp.rtcp, a compound SR + SDES packet goes to the far end's RTP port + 1 every 5 s,
 // counting what was sent.
 TEST(MediaSession, RtcpSenderReportsGoToThePortAboveTheRtpPort) {
