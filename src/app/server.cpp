@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <cmath>
 #include <csignal>
 #include <chrono>
@@ -322,6 +323,17 @@ class Server::Impl {
 
   void stop() {
     if (metrics_server_) metrics_server_->stop();
+    // The expression worker goes first, while the calls' strands still run: the jobs it has
+    // finish (each within its 150 ms) and post their results to calls that still exist.
+    // Once the SIP stack has gone, a job's result would be dropped with the call it holds,
+    // whose parking belongs to a context already destroyed (ASan: heap-use-after-free on
+    // SIGTERM during a worker evaluation). Later jobs run on the caller's strand.
+    {
+      std::lock_guard lock(expr_mu_);
+      expr_open_ = false;
+    }
+    expr_work_.reset();
+    if (expr_thread_.joinable()) expr_thread_.join();
     if (stack_) stack_->shutdown();  // ends what is left: its legs report on_terminated
     // Calls end on their strands once they see the hangup; give them a moment.
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -332,11 +344,6 @@ class Server::Impl {
     io_.stop();
     for (auto& t : engine_threads_) t.join();
     engine_threads_.clear();
-    // Expression jobs still queued finish (each within its 150 ms) and post their results
-    // to the calls' strands, which still exist: the SIP stack goes after this (engine
-    // strands' handlers that no longer run are destroyed with io_).
-    expr_work_.reset();
-    if (expr_thread_.joinable()) expr_thread_.join();
     stack_.reset();
     poster_.reset();
     // Audio fetches complete ("client shut down") while the media service still exists.
@@ -407,9 +414,15 @@ class Server::Impl {
     engine->max_steps = c.max_steps;
     engine->sandbox.per_call =
         std::chrono::milliseconds(std::llround(c.expression_time_per_call * 1000));
-    engine->run_expressions_elsewhere = [executor = expr_io_.get_executor()](
-                                            std::function<void()> job) {
-      boost::asio::post(executor, std::move(job));
+    engine->run_expressions_elsewhere = [this](std::function<void()> job) {
+      {
+        std::lock_guard lock(expr_mu_);
+        if (expr_open_) {
+          boost::asio::post(expr_io_, std::move(job));
+          return;
+        }
+      }
+      job();  // stopping: the worker is gone, the job runs here (it still posts its result)
     };
     engine->refer_notify_timeout =
         std::chrono::milliseconds(static_cast<long long>(c.refer_notify_timeout * 1000));
@@ -647,6 +660,8 @@ class Server::Impl {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> expr_work_{
       expr_io_.get_executor()};
   std::thread expr_thread_;
+  std::mutex expr_mu_;
+  bool expr_open_ = true;  // under expr_mu_: jobs go to the worker; false once stop() began
   std::function<boost::asio::any_io_executor()> new_call_executor_;  // set once in start()
   std::unique_ptr<http::Client> http_;
   std::unique_ptr<http::EventPoster> poster_;
