@@ -449,7 +449,9 @@ def rtp_flood_is_dropped_counted_and_the_other_calls_stay_paced(workdir):
 
 
 # ----------------------------------------------------------------------------------------
-# A NOTIFY flood on one REFER subscription
+# A NOTIFY flood on one REFER subscription. The document waits 500 ms before its BYE: the
+# far end's NOTIFY after the final one must reach the call first (a BYE right away raced it
+# and made SIPp abort the call in CI).
 
 REFER_DOC = """
 version: 1.0.0
@@ -459,6 +461,7 @@ sections:
     - sip_refer:
         to_uri: "sip:alice@example.com"
         status_url: "%s"
+    - sleep: 500
     - hangup
 """
 
