@@ -168,6 +168,25 @@ void write_wav(const std::filesystem::path& path, double seconds) {
         static_cast<std::int16_t>(8000 * std::sin(2 * 3.14159265 * 1000 * i / 8000))));
 }
 
+// A session answering `peer` with its events attached and its stream set up on the media
+// thread; false when it could not be opened.
+struct Listening {
+  std::unique_ptr<call::MediaControl> session;
+  std::shared_ptr<Events> events = std::make_shared<Events>();
+  std::optional<std::string> sdp;
+};
+bool listen_to(Service& service, Peer& peer, Listening& out) {
+  auto session = service.open(offer_to(peer.port()), "127.0.0.1");
+  if (!session.ok()) return false;
+  out.session = std::move(*session);
+  out.session->attach(out.events);
+  auto sdp = out.session->local_sdp();
+  if (!sdp.ok()) return false;
+  out.sdp = *sdp;
+  std::this_thread::sleep_for(50ms);  // the stream is set up on its media thread
+  return true;
+}
+
 TEST(MediaSession, PlaysSilenceAsPacedPcmuFromTheAnsweredPort) {
   auto service = start();
   Peer peer;
@@ -237,13 +256,10 @@ TEST(MediaSession, ACachedFileStartsPlayingWithin100Ms) {
 TEST(MediaSession, Rfc4733DigitsSentToItAreReportedOncePerKey) {
   auto service = start();
   Peer peer;
-  auto session = service->open(offer_to(peer.port()), "127.0.0.1");
-  ASSERT_TRUE(session.ok());
-  auto events = std::make_shared<Events>();
-  (*session)->attach(events);
-  auto sdp = (*session)->local_sdp();
-  ASSERT_TRUE(sdp.ok());
-  std::this_thread::sleep_for(50ms);  // the stream is set up on its media thread
+  Listening call;
+  ASSERT_TRUE(listen_to(*service, peer, call));
+  auto& sdp = call.sdp;
+  auto& events = call.events;
   rtp::DtmfPlan plan;
   auto steps = rtp::plan_digits("77", plan);
   std::uint16_t seq = 100;
@@ -412,13 +428,10 @@ TEST(MediaSession, AReinviteWithTheSameSdpKeepsTheLatchAndTheTalkspurt) {
 TEST(MediaSession, DatagramsThatAreNotTheCallsMediaAreCountedByKind) {
   auto service = start();
   Peer peer;
-  auto session = service->open(offer_to(peer.port()), "127.0.0.1");
-  ASSERT_TRUE(session.ok());
-  auto events = std::make_shared<Events>();
-  (*session)->attach(events);
-  auto sdp = (*session)->local_sdp();
-  ASSERT_TRUE(sdp.ok());
-  std::this_thread::sleep_for(50ms);  // the stream is set up on its media thread
+  Listening call;
+  ASSERT_TRUE(listen_to(*service, peer, call));
+  auto& sdp = call.sdp;
+  auto& events = call.events;
   const int port = sdp_port(*sdp);
   std::vector<std::uint8_t> rtp96(rtp::kHeaderSize + 20, 0);
   rtp::write_header({false, 96, 1, 160, 0x1234}, rtp96.data());
