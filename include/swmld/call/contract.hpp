@@ -32,6 +32,8 @@ enum class EndCause {
   local,          // we ended it (reject() or bye())
   shutdown,       // the SIP stack shut down with the leg still up
   failure,        // a transaction or transport failure; Ended::sip_code says which
+  rejected,       // outbound: our INVITE got a final 3xx-6xx (Ended::sip_code), after any
+                  // digest retry and redirect the leg followed itself
 };
 
 constexpr const char* to_string(EndCause c) {
@@ -48,16 +50,27 @@ constexpr const char* to_string(EndCause c) {
       return "shutdown";
     case EndCause::failure:
       return "error";
+    case EndCause::rejected:
+      return "rejected";
   }
   return "?";
 }
 
 enum class DtmfSource { rfc4733, sip_info };
 
-struct Answered {};  // our 200 OK was acknowledged: the dialog is confirmed (once)
+// The dialog is confirmed (once). Inbound: our 200 OK was acknowledged. Outbound: a 2xx to
+// our INVITE arrived and the leg sent its ACK; the 2xx's SDP came just before, as a
+// RemoteSdp{answer}.
+struct Answered {};
 struct Ended {       // the leg is gone; always the last event of a leg, exactly once
   EndCause cause = EndCause::remote_hangup;
-  int sip_code = 0;  // failure: the status that ended it
+  int sip_code = 0;  // failure, rejected: the status that ended it
+  std::string reason;  // rejected: the response's reason phrase (for logs); may be empty
+};
+// Outbound: a provisional response to our INVITE (180, 181, 182, 183), once per code.
+// When it carried SDP (early media), a RemoteSdp{answer} was posted just before it.
+struct Ringing {
+  int code = 180;
 };
 // An SDP body from the far end after the INVITE (whose offer the media session was opened
 // with): an offer in a re-INVITE (answer it with CallControl::answer_offer), or the answer
@@ -79,7 +92,7 @@ struct Dtmf {      // one key press, reported once (RFC 4733 retransmissions fol
   DtmfSource source = DtmfSource::rfc4733;
 };
 
-using Event = std::variant<Answered, Ended, RemoteSdp, ReferResponse, ReferNotify, Dtmf>;
+using Event = std::variant<Answered, Ended, RemoteSdp, ReferResponse, ReferNotify, Dtmf, Ringing>;
 
 // Where a leg reports. One sink per leg: the engine's sink knows which leg it belongs to.
 // Thread-safe; events after the call ended are dropped.
@@ -98,6 +111,9 @@ struct ReferRequest {
   std::string password;     // never logged
 };
 
+// An outbound leg's control is a CallControl too: bye() before the answer sends CANCEL
+// (reject() likewise), after it BYE; refer() and send_info_digits() work once answered;
+// ring(), progress(), answer() and answer_offer() mean nothing on it (ignored, logged).
 class CallControl {
  public:
   virtual ~CallControl() = default;
@@ -151,6 +167,55 @@ class MediaControl {
                            std::function<void(std::string error)> done) = 0;
   // The leg ended: stop sending, release the port. Idempotent.
   virtual void close() = 0;
+
+  // Bridging (connect): relays media between this leg and `other` both ways until
+  // unbridge() on either or close() of either. What one leg receives goes out on the other
+  // through that leg's own sending path (so what a leg sends -- played or relayed -- is one
+  // stream a recording can tap), transcoded and re-packetised where the two legs' codecs or
+  // ptime differ; RFC 4733 digits are relayed as events. A play() on a bridged leg replaces
+  // the relayed audio toward it while it plays. Errors: `other` is not a session of the same
+  // media service, or either has no RTP port yet (local_sdp() not called).
+  virtual Status bridge(MediaControl& other) {
+    (void)other;
+    return Error{ErrorCode::internal_error, "this media does not bridge"};
+  }
+  virtual void unbridge() {}
+};
+
+// ---- outbound legs (connect) ---------------------------------------------------------------
+
+// One outbound INVITE, as the engine asks for it. `to` is the destination as the document
+// wrote it (an E.164 number or a sip:/sips: URI); the dialer maps numbers to the configured
+// gateway and checks the toll-fraud rules before anything is sent.
+struct DialRequest {
+  std::string to;
+  std::string from;          // caller ID: a number or a URI; empty: the dialer's default
+  std::string from_name;     // display name of From; may be empty
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers (X-..., ...)
+  std::string local_sdp;     // our SDP offer (the outbound leg's media session's local_sdp())
+  std::string username;      // digest credentials for one 401/407 challenge; may be empty
+  std::string password;      // never logged
+  int session_timeout_s = 0; // Session-Expires (RFC 4028, refreshed by the leg); 0: none
+  std::string call_id;       // swmld's id of the call that dials (logs, Call-ID is the stack's)
+  std::string log_context;   // the dialling call's log prefix
+};
+
+// What dial() gives back: a leg, or why none was started.
+struct Dialed {
+  std::shared_ptr<CallControl> leg;  // null when refused
+  // When refused: "denied" (toll-fraud rules), "rate_limited" (outbound.* limits),
+  // "unsupported" (queue:, stream:, rooms), "invalid" (not a number or SIP URI), "error".
+  std::string refused;
+  std::string detail;  // for the log and connect_failed_reason's record: the rule, the limit
+};
+
+// Places outbound calls. The leg reports to `events`: Ringing, RemoteSdp{answer}, Answered,
+// Ended (rejected with the final status, failure for a timeout or transport error, local
+// after our bye()). Non-blocking; called on the call's strand.
+class Dialer {
+ public:
+  virtual ~Dialer() = default;
+  virtual Dialed dial(DialRequest request, std::shared_ptr<Events> events) = 0;
 };
 
 }  // namespace swmld::call

@@ -88,6 +88,11 @@ struct CallPorts {
   std::shared_ptr<HttpClient> http;          // may be null: `request` then fails cleanly
   std::shared_ptr<EventPoster> events;       // may be null: callbacks are dropped with a log
   std::shared_ptr<DocumentFetcher> fetcher;  // may be null: URL destinations fail cleanly
+  // Outbound legs (connect): the dialer, and a media session for each new leg (opened with no
+  // offer: its local_sdp() is our offer, the answer comes as RemoteSdp{answer}). Either null:
+  // connect fails cleanly (connect_failed_reason "error").
+  std::shared_ptr<call::Dialer> dialer;
+  std::function<Result<std::unique_ptr<call::MediaControl>>()> open_media;
 };
 
 struct CallSetup {
