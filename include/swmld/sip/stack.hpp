@@ -101,6 +101,19 @@ class Leg : public call::CallControl {
   virtual const IncomingCall& info() const = 0;  // any thread
 };
 
+// One outbound INVITE (connect), after the dialer's toll-fraud check and gateway mapping.
+struct OutboundCall {
+  std::string request_uri;  // sip:/sips: URI the INVITE is for
+  std::string proxy;        // where to send it (the gateway), a sip: URI; empty: request_uri
+  std::string from_uri;     // From; empty: sip:swmld@<our address>
+  std::string from_display;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in order
+  std::string sdp;          // our offer
+  std::string username, password;  // digest, for a 401/407 challenge; never logged
+  int session_timeout_s = 0;       // Session-Expires (RFC 4028); 0: no session timer
+  std::string log_context;         // the dialling call's log prefix
+};
+
 class Stack {
  public:
   // Runs ON THE SIP THREAD for every new INVITE; must return quickly (admission decisions
@@ -126,6 +139,11 @@ class Stack {
   // destroys the stack on the SIP thread and joins it. Idempotent. Any thread but the SIP one.
   void shutdown();
   std::size_t active_legs() const;  // legs not terminated yet; any thread
+
+  // Sends an INVITE for `call`; the returned leg reports to `events` as call::Dialer says
+  // (Ringing, RemoteSdp{answer}, Answered, Ended). Any thread; non-blocking (the INVITE goes
+  // out on the SIP thread). After drain() or shutdown() the leg ends at once (failure, 503).
+  std::shared_ptr<call::CallControl> dial(OutboundCall call, std::shared_ptr<call::Events> events);
   TcpGuardStats tcp_guard_stats() const;  // any thread
 
   // The SIP thread as an Asio executor, for work that should live there (engine.mode:
