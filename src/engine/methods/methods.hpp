@@ -34,5 +34,10 @@ asio::awaitable<Flow> prompt(Call&, const swml::Step&);
 asio::awaitable<Flow> sip_refer(Call&, const swml::Step&);
 asio::awaitable<Flow> request(Call&, const swml::Step&);
 asio::awaitable<Flow> send_digits(Call&, const swml::Step&);
+asio::awaitable<Flow> connect(Call&, const swml::Step&);
+
+// Runs a step's `result` (execute.result, connect.result): the first cond branch that holds,
+// or the switch-like case of its variable; none: the next step (a warning for a switch).
+asio::awaitable<Flow> run_result(Call& c, const swml::Selector& sel, const char* method);
 
 }  // namespace swmld::engine::methods
