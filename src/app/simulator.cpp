@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -575,6 +577,9 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
   engine::EngineConfig config;
   config.time_scale = o.realtime ? 1.0 : 0.0;
   config.wall_clock = [] { return 1700000000.0; };
+  config.new_id = [n = 0]() mutable {
+    return fmt::format("00000000-0000-4000-8000-{:012d}", 100 + ++n);
+  };
   config.project_id = "sim-project";
   config.space_id = "sim-space";
   config.node_id = "swmld-sim";

@@ -251,7 +251,7 @@ void Connect::connect_callback(const char* state, const Attempt* peer, const std
 
 void Connect::dial(Attempt& a) {
   a.started = Clock::now();
-  a.leg_call_id = new_uuid();
+  a.leg_call_id = c_.config().new_id ? c_.config().new_id() : new_uuid();
   const Value& p = a.dest.props;
   auto& ports = c_.ports();
   if (!ports.dialer || !ports.open_media) {
