@@ -29,6 +29,7 @@ class SipExecutor;
 #include <sofia-sip/su_string.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/nta.h>
 #include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
