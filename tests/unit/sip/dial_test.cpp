@@ -142,6 +142,9 @@ class Recorder : public call::Events {
           if constexpr (std::is_same_v<T, call::RemoteSdp>)
             return std::string("sdp ") + (e.kind == call::RemoteSdp::Kind::offer ? "offer" : "answer");
           if constexpr (std::is_same_v<T, call::Answered>) return "answered";
+          if constexpr (std::is_same_v<T, call::ReferResponse>) return "refer " + std::to_string(e.code);
+          if constexpr (std::is_same_v<T, call::ReferNotify>)
+            return "notify " + std::to_string(e.sipfrag_code) + (e.terminated ? " terminated" : "");
           if constexpr (std::is_same_v<T, call::Ended>) {
             std::string s = std::string("ended ") + call::to_string(e.cause) + " " + std::to_string(e.sip_code);
             return e.reason.empty() ? s : s + " " + e.reason;
@@ -357,6 +360,41 @@ TEST_F(Dial, SessionTimerRefreshes) {
   ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
   EXPECT_EQ(joined(events->lines()), "sdp answer | answered | ended hangup 0");
   EXPECT_EQ(sipp.wait(), 0) << sipp.errors();  // it received the refresh re-INVITE
+}
+
+TEST_F(Dial, FailedRefreshEndsTheLeg) {
+  Sipp sipp("uas_session_refresh_fails");
+  auto events = std::make_shared<Recorder>();
+  auto call = call_to(sipp.uri());
+  call.session_timeout_s = 2;
+  auto leg = stack_->dial(call, events);
+  ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
+  EXPECT_EQ(joined(events->lines()), "sdp answer | answered | ended error 481");
+  EXPECT_EQ(sipp.wait(), 0) << sipp.errors();
+  EXPECT_TRUE(no_legs_left());
+}
+
+TEST_F(Dial, ReinviteReferAndInfoOnceAnswered) {
+  Sipp sipp("uas_reinvite_refer");
+  auto events = std::make_shared<Recorder>();
+  auto leg = stack_->dial(call_to(sipp.uri()), events);
+  ASSERT_TRUE(events->wait_for("sdp offer")) << joined(events->lines());
+  EXPECT_NE(events->last_sdp().find("m=audio 40002"), std::string::npos);
+  leg->answer_offer(kOffer);
+  call::ReferRequest refer;
+  refer.to_uri = "sip:carol@example.com";
+  leg->refer(refer);
+  ASSERT_TRUE(events->wait_for("notify")) << joined(events->lines());
+  ASSERT_TRUE(events->wait_for("refer")) << joined(events->lines());
+  leg->send_info_digits("5");
+  std::this_thread::sleep_for(100ms);
+  leg->bye();
+  ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
+  EXPECT_EQ(joined(events->lines()),
+            "sdp answer | answered | sdp offer | refer 202 | notify 200 terminated | ended local 0");
+  EXPECT_EQ(sipp.wait(), 0) << sipp.errors();
+  // Referred-By is our From (the outbound leg's local URI).
+  EXPECT_NE(sipp.messages().find("Referred-By: <sip:swmld@127.0.0.1>"), std::string::npos);
 }
 
 TEST_F(Dial, ViaProxy) {
