@@ -299,7 +299,9 @@ void LegImpl::on_state(int status, tagi_t tags[]) {
     case nua_callstate_terminated: {
       if (!end_ && refresh_failed_)  // a session refresh failed; Sofia ended the dialog
         end_ = call::Ended{call::EndCause::failure, refresh_failed_};
-      if (!end_ && core_.shutting_down()) end_ = call::Ended{call::EndCause::shutdown, 0};
+      // nua_shutdown ended an outbound leg (its CANCEL or BYE): that is a shutdown.
+      if (!end_ && outbound_ && core_.shutting_down())
+        end_ = call::Ended{call::EndCause::shutdown, 0};
       call::Ended ended = end_.value_or(
           status >= 300 ? call::Ended{call::EndCause::failure, status} : call::Ended{});
       finish(ended);

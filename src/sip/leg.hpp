@@ -109,16 +109,16 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
 
   // Outbound only.
   bool outbound_ = false;
-  OutboundCall out_;           // the INVITE's parameters (credentials: never logged)
-  std::string target_;         // the Request-URI (changes with each redirect followed)
-  std::string invite_headers_; // out_.headers as one SIPTAG_HEADER_STR text
-  std::string from_;           // From header value
-  std::string remote_sdp_;     // last SDP received in a response (18x/2xx)
+  OutboundCall out_;                // the INVITE's parameters (credentials: never logged)
+  std::string target_;              // the Request-URI (changes with each redirect followed)
+  std::string invite_headers_;      // out_.headers as one SIPTAG_HEADER_STR text
+  std::string from_;                // From header value
+  std::string remote_sdp_;          // last SDP received in a response (18x/2xx)
   std::set<int> provisional_seen_;  // 1xx codes reported (Ringing once per code)
   int redirects_ = 0;
   bool auth_tried_ = false;
   bool cancel_sent_ = false;
-  int refresh_failed_ = 0;     // status of a failed re-INVITE (session refresh) once confirmed
+  int refresh_failed_ = 0;  // status of a failed re-INVITE (session refresh) once confirmed
 };
 
 }  // namespace swmld::sip

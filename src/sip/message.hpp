@@ -9,7 +9,9 @@
 
 namespace swmld::sip {
 
-inline std::string header_text(const char* s) { return s ? std::string(s) : std::string(); }
+inline std::string header_text(const char* s) {
+  return s ? std::string(s) : std::string();
+}
 
 inline bool content_type_is(sip_t const* sip, const char* type) {
   return sip && sip->sip_content_type && sip->sip_content_type->c_type &&

@@ -17,10 +17,32 @@ namespace {
 
 // Headers the stack writes itself: an extra header of these names is dropped (logged).
 bool reserved_header(std::string_view name) {
-  static constexpr const char* kReserved[] = {
-      "via", "call-id", "i", "cseq", "from", "f", "to", "t", "contact", "m", "content-length", "l",
-      "content-type", "c", "max-forwards", "route", "record-route", "session-expires", "x",
-      "min-se", "supported", "k", "require", "allow", "authorization", "proxy-authorization"};
+  static constexpr const char* kReserved[] = {"via",
+                                              "call-id",
+                                              "i",
+                                              "cseq",
+                                              "from",
+                                              "f",
+                                              "to",
+                                              "t",
+                                              "contact",
+                                              "m",
+                                              "content-length",
+                                              "l",
+                                              "content-type",
+                                              "c",
+                                              "max-forwards",
+                                              "route",
+                                              "record-route",
+                                              "session-expires",
+                                              "x",
+                                              "min-se",
+                                              "supported",
+                                              "k",
+                                              "require",
+                                              "allow",
+                                              "authorization",
+                                              "proxy-authorization"};
   for (const char* r : kReserved)
     if (name.size() == strlen(r) && strncasecmp(name.data(), r, name.size()) == 0) return true;
   return false;
@@ -102,13 +124,15 @@ void LegImpl::send_invite() {
   // Min-SE: RFC 4028's 90 s, or less when a shorter interval was asked for (tests).
   unsigned min_se = timer ? static_cast<unsigned>(std::min(out_.session_timeout_s, 90)) : 0;
   std::string to = bracketed(out_.request_uri);
-  nh_ = nua_handle(core_.nua(), this, SIPTAG_TO_STR(to.c_str()),
-                   TAG_IF(timer, NUTAG_SESSION_TIMER(static_cast<unsigned>(out_.session_timeout_s))),
-                   TAG_IF(timer, NUTAG_MIN_SE(min_se)),
-                   TAG_IF(timer, NUTAG_SESSION_REFRESHER(nua_local_refresher)),
-                   TAG_IF(timer, SIPTAG_SUPPORTED_STR("timer")), TAG_END());
+  nh_ =
+      nua_handle(core_.nua(), this, SIPTAG_TO_STR(to.c_str()),
+                 TAG_IF(timer, NUTAG_SESSION_TIMER(static_cast<unsigned>(out_.session_timeout_s))),
+                 TAG_IF(timer, NUTAG_MIN_SE(min_se)),
+                 TAG_IF(timer, NUTAG_SESSION_REFRESHER(nua_local_refresher)),
+                 TAG_IF(timer, SIPTAG_SUPPORTED_STR("timer")), TAG_END());
   if (!nh_) {
-    spdlog::error("{}sip: outbound call {}: nua_handle failed", out_.log_context, info_.sip_call_id);
+    spdlog::error("{}sip: outbound call {}: nua_handle failed", out_.log_context,
+                  info_.sip_call_id);
     refuse_outbound(500);
     return;
   }
@@ -169,7 +193,8 @@ void LegImpl::on_invite_response(int status, char const* phrase, sip_t const* si
   } else {
     end_ = call::Ended{call::EndCause::rejected, status, reason};
   }
-  spdlog::debug("{}sip: outbound call {}: {} {}", out_.log_context, info_.sip_call_id, status, reason);
+  spdlog::debug("{}sip: outbound call {}: {} {}", out_.log_context, info_.sip_call_id, status,
+                reason);
   if (status == 401 || status == 407) {
     // Sofia keeps a challenged INVITE waiting for credentials: no terminated state follows.
     finish(*end_);
@@ -203,7 +228,8 @@ bool LegImpl::follow_redirect(sip_t const* sip) {
 
 bool LegImpl::authenticate(int status, sip_t const* sip) {
   if (auth_tried_ || out_.username.empty() || nta_sip_is_internal(sip) || !nh_) return false;
-  msg_auth_t const* challenge = status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
+  msg_auth_t const* challenge =
+      status == 401 ? sip->sip_www_authenticate : sip->sip_proxy_authenticate;
   char const* realm = challenge ? msg_params_find(challenge->au_params, "realm=") : nullptr;
   if (!challenge || !realm || !challenge->au_scheme) return false;
   auth_tried_ = true;

@@ -1,5 +1,7 @@
 // Stack: the public face of the SIP module. Starts and stops the SIP thread that owns
 // StackCore; everything else is posted to that thread.
+#include "swmld/sip/stack.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <random>
@@ -10,9 +12,8 @@
 #include "listen.hpp"
 #include "sip_context.hpp"
 #include "stack_core.hpp"
-#include "tls.hpp"
 #include "swmld/core/thread_name.hpp"
-#include "swmld/sip/stack.hpp"
+#include "tls.hpp"
 
 namespace swmld::sip {
 
@@ -134,8 +135,8 @@ std::shared_ptr<call::CallControl> Stack::dial(OutboundCall call,
   if (call.from_uri.empty()) call.from_uri = core->default_from();
   // The Contact needs the listeners only (immutable once running).
   std::string contact = core->outbound_contact(call.request_uri, call.proxy);
-  auto leg = std::make_shared<LegImpl>(*core, std::move(call), new_call_id(), std::move(contact),
-                                       events);
+  auto leg =
+      std::make_shared<LegImpl>(*core, std::move(call), new_call_id(), std::move(contact), events);
   bool posted = impl_->executor->post([core, leg] { core->start_outbound(leg); });
   if (!posted) {
     // The SIP thread is gone: the leg cannot run there. Report from here (nothing else will).

@@ -264,7 +264,8 @@ namespace {
 // request is sent to (sips: is tls), and whether its host is an IPv6 literal.
 std::pair<std::string, bool> route_of(const std::string& uri) {
   std::string lower = uri;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   std::string transport = "udp";
   if (lower.rfind("sips:", 0) == 0 || lower.find(";transport=tls") != std::string::npos)
     transport = "tls";
@@ -289,11 +290,13 @@ std::string StackCore::outbound_contact(const std::string& target, const std::st
   if (is_wildcard(host)) return {};
   if (via.transport == "tls")
     return "<sips:" + uri_host(host) + ":" + std::to_string(via.port) + ">";
-  return "<sip:" + uri_host(host) + ":" + std::to_string(via.port) + ";transport=" + via.transport + ">";
+  return "<sip:" + uri_host(host) + ":" + std::to_string(via.port) + ";transport=" + via.transport +
+         ">";
 }
 
 std::string StackCore::default_from() const {
-  std::string host = !config_.public_address.empty() ? config_.public_address : listen_.front().host;
+  std::string host =
+      !config_.public_address.empty() ? config_.public_address : listen_.front().host;
   if (is_wildcard(host)) host = "localhost";
   return "sip:swmld@" + uri_host(host);
 }

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,8 +21,6 @@
 #include <thread>
 #include <variant>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "swmld/sip/stack.hpp"
 
@@ -68,14 +67,28 @@ class Sipp {
            std::to_string(::getpid());
     ::mkdir(dir_.c_str(), 0700);
     trace_ = dir_ + "/messages.log";
-    std::vector<std::string> args = {"sipp", "-sf",
-                                     std::string(SWMLD_SOURCE_DIR) + "/tests/unit/sip/sipp/" +
-                                         scenario + ".xml",
-                                     "-i", "127.0.0.1", "-p", std::to_string(port_), "-m", "1",
-                                     "-nostdin", "-timeout", std::to_string(15 * SWMLD_TEST_SLOWDOWN),
-                                     "-timeout_error", "-trace_msg", "-message_file", trace_,
-                                     "-trace_err", "-error_file", dir_ + "/errors.log",
-                                     "-mp", std::to_string(free_udp_port())};
+    std::vector<std::string> args = {
+        "sipp",
+        "-sf",
+        std::string(SWMLD_SOURCE_DIR) + "/tests/unit/sip/sipp/" + scenario + ".xml",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        std::to_string(port_),
+        "-m",
+        "1",
+        "-nostdin",
+        "-timeout",
+        std::to_string(15 * SWMLD_TEST_SLOWDOWN),
+        "-timeout_error",
+        "-trace_msg",
+        "-message_file",
+        trace_,
+        "-trace_err",
+        "-error_file",
+        dir_ + "/errors.log",
+        "-mp",
+        std::to_string(free_udp_port())};
     for (auto& e : extra) args.push_back(std::move(e));
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -138,15 +151,19 @@ class Recorder : public call::Events {
     std::string line = std::visit(
         [](auto& e) -> std::string {
           using T = std::decay_t<decltype(e)>;
-          if constexpr (std::is_same_v<T, call::Ringing>) return "ringing " + std::to_string(e.code);
+          if constexpr (std::is_same_v<T, call::Ringing>)
+            return "ringing " + std::to_string(e.code);
           if constexpr (std::is_same_v<T, call::RemoteSdp>)
-            return std::string("sdp ") + (e.kind == call::RemoteSdp::Kind::offer ? "offer" : "answer");
+            return std::string("sdp ") +
+                   (e.kind == call::RemoteSdp::Kind::offer ? "offer" : "answer");
           if constexpr (std::is_same_v<T, call::Answered>) return "answered";
-          if constexpr (std::is_same_v<T, call::ReferResponse>) return "refer " + std::to_string(e.code);
+          if constexpr (std::is_same_v<T, call::ReferResponse>)
+            return "refer " + std::to_string(e.code);
           if constexpr (std::is_same_v<T, call::ReferNotify>)
             return "notify " + std::to_string(e.sipfrag_code) + (e.terminated ? " terminated" : "");
           if constexpr (std::is_same_v<T, call::Ended>) {
-            std::string s = std::string("ended ") + call::to_string(e.cause) + " " + std::to_string(e.sip_code);
+            std::string s =
+                std::string("ended ") + call::to_string(e.cause) + " " + std::to_string(e.sip_code);
             return e.reason.empty() ? s : s + " " + e.reason;
           }
           return "other";
@@ -198,7 +215,10 @@ class Dial : public ::testing::Test {
     StackConfig config;
     config.listen = {"udp:127.0.0.1:" + std::to_string(free_udp_port())};
     config.transaction_timeout_ms = 4000;
-    if (getenv("DIAL_TEST_DEBUG")) { config.sofia_log_level = 9; spdlog::set_level(spdlog::level::debug); }
+    if (getenv("DIAL_TEST_DEBUG")) {
+      config.sofia_log_level = 9;
+      spdlog::set_level(spdlog::level::debug);
+    }
     auto stack = Stack::start(config, [](std::shared_ptr<Leg> leg) { leg->reject(603, 0); });
     ASSERT_TRUE(stack) << stack.error().message;
     stack_ = std::move(*stack);
@@ -229,7 +249,8 @@ TEST_F(Dial, AnsweredWithSdpThenOurBye) {
   auto call = call_to(sipp.uri());
   call.from_uri = "sip:alice@example.com";
   call.from_display = "Alice \"A\"";
-  call.headers = {{"X-Test", "one"}, {"X-Other", "two"}, {"Via", "forged"}, {"X-Bad", "a\r\nVia: x"}};
+  call.headers = {
+      {"X-Test", "one"}, {"X-Other", "two"}, {"Via", "forged"}, {"X-Bad", "a\r\nVia: x"}};
   auto leg = stack_->dial(call, events);
   ASSERT_TRUE(leg);
   ASSERT_TRUE(events->wait_for("answered")) << joined(events->lines());
@@ -237,8 +258,7 @@ TEST_F(Dial, AnsweredWithSdpThenOurBye) {
   EXPECT_NE(events->last_sdp().find("m=audio 40000"), std::string::npos);
   leg->bye();
   ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
-  EXPECT_EQ(joined(events->lines()),
-            "ringing 180 | sdp answer | answered | ended local 0");
+  EXPECT_EQ(joined(events->lines()), "ringing 180 | sdp answer | answered | ended local 0");
   EXPECT_EQ(sipp.wait(), 0) << sipp.errors();
   std::string msgs = sipp.messages();
   EXPECT_EQ(msgs.find("forged"), std::string::npos);
@@ -390,8 +410,9 @@ TEST_F(Dial, ReinviteReferAndInfoOnceAnswered) {
   std::this_thread::sleep_for(100ms);
   leg->bye();
   ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
-  EXPECT_EQ(joined(events->lines()),
-            "sdp answer | answered | sdp offer | refer 202 | notify 200 terminated | ended local 0");
+  EXPECT_EQ(
+      joined(events->lines()),
+      "sdp answer | answered | sdp offer | refer 202 | notify 200 terminated | ended local 0");
   EXPECT_EQ(sipp.wait(), 0) << sipp.errors();
   // Referred-By is our From (the outbound leg's local URI).
   EXPECT_NE(sipp.messages().find("Referred-By: <sip:swmld@127.0.0.1>"), std::string::npos);
@@ -408,6 +429,16 @@ TEST_F(Dial, ViaProxy) {
   EXPECT_EQ(joined(events->lines()), "ringing 180 | sdp answer | answered | ended hangup 0");
   EXPECT_EQ(sipp.wait(), 0) << sipp.errors();
   EXPECT_NE(sipp.messages().find("INVITE sip:bob@192.0.2.1:5999 SIP/2.0"), std::string::npos);
+}
+
+TEST_F(Dial, NobodyListeningIsAFailure) {
+  // ICMP port unreachable on loopback: Sofia's own 503, not a response of the far end.
+  auto events = std::make_shared<Recorder>();
+  auto leg = stack_->dial(call_to("sip:bob@127.0.0.1:" + std::to_string(free_udp_port())), events);
+  ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
+  EXPECT_EQ(events->lines().size(), 1u) << joined(events->lines());
+  EXPECT_EQ(events->lines().front().rfind("ended error 503", 0), 0u) << joined(events->lines());
+  EXPECT_TRUE(no_legs_left());
 }
 
 TEST_F(Dial, AfterDrainEndsAtOnce) {
@@ -437,6 +468,8 @@ TEST_F(Dial, ShutdownEndsAnAnsweredLeg) {
   auto late = std::make_shared<Recorder>();
   stack_->dial(call_to(sipp.uri()), late);
   EXPECT_TRUE(late->wait_for("ended error 503", 1s)) << joined(late->lines());
+  leg->bye();  // a leg outliving its stack: dropped, harmless
+  leg->refer(call::ReferRequest{});
 }
 
 }  // namespace
