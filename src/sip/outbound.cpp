@@ -143,6 +143,9 @@ void LegImpl::send_invite() {
   // the Request-URI stays the callee's).
   nua_invite(nh_, NUTAG_URL(target_.c_str()), SIPTAG_CALL_ID_STR(info_.sip_call_id.c_str()),
              TAG_IF(!out_.proxy.empty(), NUTAG_PROXY(out_.proxy.c_str())),
+             // Debian's Sofia follows 302 and 305 itself up to NUTAG_RETRY_COUNT (3), a
+             // count it shares with digest retries: off, follow_redirect() does it.
+             NUTAG_AUTO302(0), NUTAG_AUTO305(0),
              SIPTAG_FROM_STR(from_.c_str()),
              TAG_IF(!contact_.empty(), SIPTAG_CONTACT_STR(contact_.c_str())),
              TAG_IF(!invite_headers_.empty(), SIPTAG_HEADER_STR(invite_headers_.c_str())),

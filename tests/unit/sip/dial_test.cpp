@@ -371,6 +371,20 @@ TEST_F(Dial, RedirectIsFollowed) {
   EXPECT_TRUE(no_legs_left());
 }
 
+TEST_F(Dial, TheFourthRedirectIsRejected) {
+  // Four callees, each redirecting to the next; the last one's 302 is one too many.
+  Sipp fourth("uas_redirect", {"-key", "redirect_port", "9"});
+  Sipp third("uas_redirect", {"-key", "redirect_port", std::to_string(fourth.port())});
+  Sipp second("uas_redirect", {"-key", "redirect_port", std::to_string(third.port())});
+  Sipp first("uas_redirect", {"-key", "redirect_port", std::to_string(second.port())});
+  auto events = std::make_shared<Recorder>();
+  auto leg = stack_->dial(call_to(first.uri()), events);
+  ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
+  EXPECT_EQ(joined(events->lines()), "ended rejected 302 Moved Temporarily");
+  for (Sipp* s : {&first, &second, &third, &fourth}) EXPECT_EQ(s->wait(), 0) << s->errors();
+  EXPECT_TRUE(no_legs_left());
+}
+
 TEST_F(Dial, SessionTimerRefreshes) {
   Sipp sipp("uas_session_timer");
   auto events = std::make_shared<Recorder>();
