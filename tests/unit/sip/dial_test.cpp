@@ -394,6 +394,12 @@ TEST_F(Dial, SessionTimerRefreshes) {
   ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
   EXPECT_EQ(joined(events->lines()), "sdp answer | answered | ended hangup 0");
   EXPECT_EQ(sipp.wait(), 0) << sipp.errors();  // it received the refresh re-INVITE
+  // The refresh goes to the callee's Contact, keeps the timer and repeats our offer.
+  std::string msgs = sipp.messages();
+  auto refresh = msgs.find("INVITE sip:callee@127.0.0.1");
+  ASSERT_NE(refresh, std::string::npos) << msgs;
+  EXPECT_NE(msgs.find("Session-Expires: 2;refresher=uac", refresh), std::string::npos);
+  EXPECT_NE(msgs.find("m=audio 30000", refresh), std::string::npos);
 }
 
 TEST_F(Dial, FailedRefreshEndsTheLeg) {
