@@ -168,6 +168,10 @@ void LegImpl::on_invite_response(int status, char const* phrase, sip_t const* si
     }
     return;
   }
+  if (!end_ && status >= 300 && core_.shutting_down()) {
+    // nua_shutdown CANCELled it: the 487 is ours, not the callee's refusal.
+    end_ = call::Ended{call::EndCause::shutdown, 0};
+  }
   if (end_) return;  // cancelling: Sofia ends the call (and ACKs + BYEs a crossing 2xx)
   if (status < 200) {
     if (!sdp.empty() && sdp != remote_sdp_) {  // early media

@@ -47,8 +47,8 @@ int free_udp_port() {
   return ntohs(a.sin_port);
 }
 
-bool udp_port_taken(int port) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+bool port_taken(int port, int type) {
+  int fd = ::socket(AF_INET, type, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -63,6 +63,9 @@ class Sipp {
  public:
   explicit Sipp(const std::string& scenario, std::vector<std::string> extra = {})
       : port_(free_udp_port()) {
+    int type = SOCK_DGRAM;
+    for (std::size_t i = 0; i + 1 < extra.size(); ++i)
+      if (extra[i] == "-t" && extra[i + 1] == "t1") type = SOCK_STREAM;
     dir_ = std::string(SWMLD_BINARY_DIR) + "/tests/dial_test_" + scenario + "_" +
            std::to_string(::getpid());
     ::mkdir(dir_.c_str(), 0700);
@@ -101,7 +104,7 @@ class Sipp {
     if (posix_spawnp(&pid_, "sipp", &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
     // Listening once its port is taken.
-    for (int i = 0; i < 200 && pid_ > 0 && !udp_port_taken(port_); ++i)
+    for (int i = 0; i < 200 && pid_ > 0 && !port_taken(port_, type); ++i)
       std::this_thread::sleep_for(10ms);
   }
   ~Sipp() {
@@ -449,6 +452,40 @@ TEST_F(Dial, ViaProxy) {
   EXPECT_EQ(joined(events->lines()), "ringing 180 | sdp answer | answered | ended hangup 0");
   EXPECT_EQ(sipp.wait(), 0) << sipp.errors();
   EXPECT_NE(sipp.messages().find("INVITE sip:bob@192.0.2.1:5999 SIP/2.0"), std::string::npos);
+}
+
+TEST(DialTcp, OverTcpWithATcpContact) {
+  int port = free_udp_port();
+  StackConfig config;
+  config.listen = {"udp:127.0.0.1:" + std::to_string(port), "tcp:127.0.0.1:" + std::to_string(port)};
+  auto stack = Stack::start(config, [](std::shared_ptr<Leg> leg) { leg->reject(603, 0); });
+  ASSERT_TRUE(stack) << stack.error().message;
+  Sipp sipp("uas_answer_bye", {"-t", "t1"});
+  auto events = std::make_shared<Recorder>();
+  OutboundCall call;
+  call.request_uri = sipp.uri() + ";transport=tcp";
+  call.sdp = kOffer;
+  auto leg = (*stack)->dial(call, events);
+  ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
+  EXPECT_EQ(joined(events->lines()), "ringing 180 | sdp answer | answered | ended hangup 0");
+  EXPECT_EQ(sipp.wait(), 0) << sipp.errors();
+  std::string msgs = sipp.messages();
+  EXPECT_NE(msgs.find("Via: SIP/2.0/TCP"), std::string::npos) << msgs;
+  EXPECT_NE(msgs.find("Contact: <sip:127.0.0.1:" + std::to_string(port) + ";transport=tcp>"),
+            std::string::npos)
+      << msgs;
+  (*stack)->shutdown();
+}
+
+TEST_F(Dial, ShutdownCancelsARingingLeg) {
+  Sipp sipp("uas_ring_cancel");
+  auto events = std::make_shared<Recorder>();
+  auto leg = stack_->dial(call_to(sipp.uri()), events);
+  ASSERT_TRUE(events->wait_for("ringing 180")) << joined(events->lines());
+  stack_->shutdown();
+  ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
+  EXPECT_EQ(joined(events->lines()), "ringing 180 | ended shutdown 0");
+  EXPECT_EQ(sipp.wait(), 0) << sipp.errors();  // CANCEL, 487, ACK
 }
 
 TEST_F(Dial, NobodyListeningIsAFailure) {
