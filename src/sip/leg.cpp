@@ -1,29 +1,15 @@
-// LegImpl: the inbound call state machine on the SIP thread (see leg.hpp).
+// LegImpl: a call leg's state machine on the SIP thread (see leg.hpp); what only outbound
+// legs do is in outbound.cpp.
 #include "leg.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <cstring>
 
+#include "message.hpp"
 #include "stack_core.hpp"
 
 namespace swmld::sip {
-namespace {
-
-std::string header_text(const char* s) { return s ? std::string(s) : std::string(); }
-
-bool content_type_is(sip_t const* sip, const char* type) {
-  return sip && sip->sip_content_type && sip->sip_content_type->c_type &&
-         strcasecmp(sip->sip_content_type->c_type, type) == 0;
-}
-
-std::string payload_of(sip_t const* sip) {
-  if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data) return {};
-  return std::string(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-}
-
-}  // namespace
-
 LegImpl::LegImpl(StackCore& core, nua_handle_t* nh, IncomingCall info, std::string contact)
     : core_(core),
       executor_(core.executor()),
@@ -107,12 +93,20 @@ void LegImpl::send_info_digits(std::string digits) {
 // ---- actions: SIP thread ------------------------------------------------------------------
 
 void LegImpl::do_ring() {
+  if (outbound_) {
+    spdlog::debug("sip: call {}: ring() on an outbound leg ignored", info_.sip_call_id);
+    return;
+  }
   if (!nh_ || state_ != State::received) return;
   nua_respond(nh_, SIP_180_RINGING, SIPTAG_CONTACT_STR(contact_.c_str()), TAG_END());
   transition(State::ringing);
 }
 
 void LegImpl::do_progress(const std::string& sdp) {
+  if (outbound_) {
+    spdlog::debug("sip: call {}: progress() on an outbound leg ignored", info_.sip_call_id);
+    return;
+  }
   if (!nh_ || (state_ != State::received && state_ != State::ringing) || sdp.empty()) return;
   local_sdp_ = sdp;
   // Early media without 100rel: an unreliable 183 with the SDP answer (RFC 3261 allows it;
@@ -124,6 +118,10 @@ void LegImpl::do_progress(const std::string& sdp) {
 }
 
 void LegImpl::do_answer(const std::string& sdp) {
+  if (outbound_) {
+    spdlog::debug("sip: call {}: answer() on an outbound leg ignored", info_.sip_call_id);
+    return;
+  }
   if (!nh_ || (state_ != State::received && state_ != State::ringing)) return;
   local_sdp_ = sdp;
   offered_in_200_ = info_.remote_sdp.empty();  // late offer: our 200 carries the offer
@@ -149,11 +147,11 @@ void LegImpl::do_answer_offer(const std::string& sdp) {
 }
 
 void LegImpl::do_reject(int code, int retry_after_s) {
-  if (!nh_) return;
-  if (answered()) {
+  if (outbound_ || answered()) {  // outbound: CANCEL before the answer, BYE after it
     do_bye();
     return;
   }
+  if (!nh_) return;
   if (state_ != State::received && state_ != State::ringing) return;
   if (code < 300 || code > 699) code = 500;
   std::string retry = std::to_string(retry_after_s);
@@ -166,6 +164,19 @@ void LegImpl::do_reject(int code, int retry_after_s) {
 }
 
 void LegImpl::do_bye() {
+  if (outbound_ && !answered()) {
+    if (state_ == State::terminated || state_ == State::terminating) return;
+    if (!end_) end_ = call::Ended{call::EndCause::local, 0};
+    if (!nh_) {  // not sent yet, or waiting for credentials we will not give
+      finish(*end_);
+      return;
+    }
+    // CANCEL; a 2xx that crosses it is ACKed and then BYEd (on_state, nua_callstate_ready).
+    cancel_sent_ = true;
+    nua_cancel(nh_, TAG_END());
+    transition(State::terminating);
+    return;
+  }
   if (!nh_) return;
   if (!answered()) {
     do_reject(480, 0);
@@ -183,7 +194,7 @@ void LegImpl::do_refer(call::ReferRequest request) {
     emit(call::ReferResponse{0});
     return;
   }
-  if (request.referred_by.empty()) request.referred_by = info_.to_uri;
+  if (request.referred_by.empty()) request.referred_by = local_uri();
   auto bracket = [](const std::string& uri) {
     return uri.find('<') == std::string::npos ? "<" + uri + ">" : uri;
   };
@@ -218,6 +229,13 @@ void LegImpl::on_event(nua_event_t event, int status, char const* phrase, nua_t*
       break;
     case nua_i_ack:
       on_ack(sip);
+      break;
+    case nua_r_invite:  // outbound: a response to our INVITE (or to a refresh re-INVITE)
+      on_invite_response(status, phrase, sip);
+      break;
+    case nua_r_cancel:
+      spdlog::debug("sip: call {}: CANCEL answered {} {}", info_.sip_call_id, status,
+                    header_text(phrase));
       break;
     case nua_i_cancel:
       if (!end_) end_ = call::Ended{call::EndCause::cancel, 0};
@@ -262,6 +280,13 @@ void LegImpl::on_state(int status, tagi_t tags[]) {
   tl_gets(tags, NUTAG_CALLSTATE_REF(callstate), TAG_END());
   switch (callstate) {
     case nua_callstate_ready:
+      if (outbound_ && cancel_sent_ && nh_) {
+        // A 2xx crossed our CANCEL: Sofia has ACKed it; the call must not stay up.
+        spdlog::debug("sip: call {}: answered after CANCEL; sending BYE", info_.sip_call_id);
+        cancel_sent_ = false;
+        nua_bye(nh_, TAG_END());
+        break;
+      }
       if (state_ == State::answered) transition(State::confirmed);
       if (!answered_reported_ && state_ == State::confirmed) {
         answered_reported_ = true;
@@ -272,6 +297,11 @@ void LegImpl::on_state(int status, tagi_t tags[]) {
       if (state_ != State::terminated) transition(State::terminating);
       break;
     case nua_callstate_terminated: {
+      if (!end_ && refresh_failed_)  // a session refresh failed; Sofia ended the dialog
+        end_ = call::Ended{call::EndCause::failure, refresh_failed_};
+      // nua_shutdown ended an outbound leg (its CANCEL or BYE): that is a shutdown.
+      if (!end_ && outbound_ && core_.shutting_down())
+        end_ = call::Ended{call::EndCause::shutdown, 0};
       call::Ended ended = end_.value_or(
           status >= 300 ? call::Ended{call::EndCause::failure, status} : call::Ended{});
       finish(ended);

@@ -1,11 +1,13 @@
-// One inbound call on the SIP thread: its state machine (received -> ringing -> answered ->
-// confirmed -> terminated), the SDP bodies it carries (never decides), REFER tracking and
-// the event sink it reports to.
+// One call leg on the SIP thread, inbound (an INVITE we received) or outbound (an INVITE we
+// sent, Stack::dial): its state machine (received -> ringing -> answered -> confirmed ->
+// terminated; outbound: received = calling, ringing = a provisional came), the SDP bodies it
+// carries (never decides), REFER tracking and the event sink it reports to.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,12 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
  public:
   // `contact`: our Contact header value.
   LegImpl(StackCore& core, nua_handle_t* nh, IncomingCall info, std::string contact);
+  // Outbound: `contact` may be empty (Sofia's own). No handle until start_outbound().
+  LegImpl(StackCore& core, OutboundCall call, std::string call_id, std::string contact,
+          std::shared_ptr<call::Events> events);
+  // The most 3xx responses an outbound leg follows (each to the first sip:/sips: Contact);
+  // the next one ends it as rejected.
+  static constexpr int kMaxRedirects = 3;
   ~LegImpl() override;
 
   // call::CallControl: any thread.
@@ -41,6 +49,10 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
                 tagi_t tags[]);
   // SIP thread: the stack is going away without having terminated this leg.
   void force_terminated();
+  // SIP thread, outbound: creates the handle (bound to this leg) and sends the INVITE.
+  void start_outbound();
+  // SIP thread, outbound: ends the leg at once without sending anything (a draining stack).
+  void refuse_outbound(int code);
 
  private:
   enum class State { received, ringing, answered, confirmed, terminating, terminated };
@@ -65,6 +77,11 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
   void on_refer_response(int status, sip_t const* sip, tagi_t tags[]);
   void on_notify(sip_t const* sip);
   void on_info(sip_t const* sip);
+  void on_invite_response(int status, char const* phrase, sip_t const* sip);
+  bool follow_redirect(sip_t const* sip);
+  bool authenticate(int status, sip_t const* sip);
+  void send_invite();
+  const std::string& local_uri() const { return outbound_ ? info_.from_uri : info_.to_uri; }
   void finish(call::Ended ended);
   void emit(call::Event event);
   bool answered() const { return state_ == State::answered || state_ == State::confirmed; }
@@ -89,6 +106,19 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
 
   std::shared_ptr<call::Events> events_;
   std::vector<call::Event> pending_;  // raised before attach()
+
+  // Outbound only.
+  bool outbound_ = false;
+  OutboundCall out_;                // the INVITE's parameters (credentials: never logged)
+  std::string target_;              // the Request-URI (changes with each redirect followed)
+  std::string invite_headers_;      // out_.headers as one SIPTAG_HEADER_STR text
+  std::string from_;                // From header value
+  std::string remote_sdp_;          // last SDP received in a response (18x/2xx)
+  std::set<int> provisional_seen_;  // 1xx codes reported (Ringing once per code)
+  int redirects_ = 0;
+  bool auth_tried_ = false;
+  bool cancel_sent_ = false;
+  int refresh_failed_ = 0;  // status of a failed re-INVITE (session refresh) once confirmed
 };
 
 }  // namespace swmld::sip

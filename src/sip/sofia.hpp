@@ -20,6 +20,8 @@ class SipExecutor;
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 #include <sofia-sip/msg_addr.h>
+#include <sofia-sip/nta.h>
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_header.h>
@@ -29,7 +31,6 @@ class SipExecutor;
 #include <sofia-sip/su_string.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
-#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/tport_tag.h>
 #include <sofia-sip/url.h>
 #pragma GCC diagnostic pop

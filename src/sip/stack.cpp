@@ -1,16 +1,19 @@
 // Stack: the public face of the SIP module. Starts and stops the SIP thread that owns
 // StackCore; everything else is posted to that thread.
+#include "swmld/sip/stack.hpp"
+
 #include <spdlog/spdlog.h>
 
+#include <random>
 #include <thread>
 
 #include "executor.hpp"
+#include "leg.hpp"
 #include "listen.hpp"
 #include "sip_context.hpp"
 #include "stack_core.hpp"
-#include "tls.hpp"
 #include "swmld/core/thread_name.hpp"
-#include "swmld/sip/stack.hpp"
+#include "tls.hpp"
 
 namespace swmld::sip {
 
@@ -110,6 +113,36 @@ void Stack::shutdown() {
   if (!impl_->core) return;
   impl_->executor->post([core = impl_->core.get()] { core->begin_shutdown(); });
   if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+namespace {
+
+// A Call-ID of our own (logs name the leg before Sofia has sent anything): 128 random bits.
+std::string new_call_id() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}{:016x}@swmld", rng(), rng());
+}
+
+}  // namespace
+
+std::shared_ptr<call::CallControl> Stack::dial(OutboundCall call,
+                                               std::shared_ptr<call::Events> events) {
+  StackCore* core = impl_->core.get();
+  if (!core) {  // never run: nothing to dial with
+    if (events) events->post(call::Ended{call::EndCause::failure, 503, "SIP stack not running"});
+    return nullptr;
+  }
+  if (call.from_uri.empty()) call.from_uri = core->default_from();
+  // The Contact needs the listeners only (immutable once running).
+  std::string contact = core->outbound_contact(call.request_uri, call.proxy);
+  auto leg =
+      std::make_shared<LegImpl>(*core, std::move(call), new_call_id(), std::move(contact), events);
+  bool posted = impl_->executor->post([core, leg] { core->start_outbound(leg); });
+  if (!posted) {
+    // The SIP thread is gone: the leg cannot run there. Report from here (nothing else will).
+    if (events) events->post(call::Ended{call::EndCause::failure, 503, "SIP stack shut down"});
+  }
+  return leg;
 }
 
 std::size_t Stack::active_legs() const { return impl_->core ? impl_->core->active_legs() : 0; }

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 
 #include "incoming.hpp"
 #include "leg.hpp"
@@ -245,6 +246,59 @@ void StackCore::shutdown_timed_out() {
 
 void StackCore::leg_finished(LegImpl* leg) {
   if (legs_.erase(leg)) --active_;
+}
+
+void StackCore::start_outbound(std::shared_ptr<LegImpl> leg) {
+  if (draining_ || shutting_down_ || !nua_) {
+    leg->refuse_outbound(503);
+    return;
+  }
+  legs_.emplace(leg.get(), leg);
+  ++active_;
+  leg->start_outbound();
+}
+
+namespace {
+
+// Transport and IP family an outbound request goes out with: `;transport=` of the URI the
+// request is sent to (sips: is tls), and whether its host is an IPv6 literal.
+std::pair<std::string, bool> route_of(const std::string& uri) {
+  std::string lower = uri;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  std::string transport = "udp";
+  if (lower.rfind("sips:", 0) == 0 || lower.find(";transport=tls") != std::string::npos)
+    transport = "tls";
+  else if (lower.find(";transport=tcp") != std::string::npos)
+    transport = "tcp";
+  auto at = lower.find('@');
+  auto host = at == std::string::npos ? lower.find(':') + 1 : at + 1;
+  bool ipv6 = host < lower.size() && lower[host] == '[';
+  return {transport, ipv6};
+}
+
+std::string uri_host(const std::string& host) {
+  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
+}
+
+}  // namespace
+
+std::string StackCore::outbound_contact(const std::string& target, const std::string& proxy) const {
+  auto [transport, ipv6] = route_of(proxy.empty() ? target : proxy);
+  const ListenAddress& via = listen_for(transport, ipv6);
+  std::string host = !config_.public_address.empty() ? config_.public_address : via.host;
+  if (is_wildcard(host)) return {};
+  if (via.transport == "tls")
+    return "<sips:" + uri_host(host) + ":" + std::to_string(via.port) + ">";
+  return "<sip:" + uri_host(host) + ":" + std::to_string(via.port) + ";transport=" + via.transport +
+         ">";
+}
+
+std::string StackCore::default_from() const {
+  std::string host =
+      !config_.public_address.empty() ? config_.public_address : listen_.front().host;
+  if (is_wildcard(host)) host = "localhost";
+  return "sip:swmld@" + uri_host(host);
 }
 
 void StackCore::on_nua_event(nua_event_t event, int status, char const* phrase, nua_t* /*nua*/,

@@ -38,6 +38,15 @@ class StackCore {
   void begin_shutdown();
   void shutdown_timed_out();
   void leg_finished(LegImpl* leg);  // the leg's handle is destroyed; forget it
+  // An outbound leg made by Stack::dial: registered and its INVITE sent, or ended at once
+  // (failure, 503) when the stack is draining or shutting down.
+  void start_outbound(std::shared_ptr<LegImpl> leg);
+  // Our Contact for an outbound INVITE to `target` (through `proxy` when not empty), and the
+  // default From URI; empty Contact: Sofia's own (a wildcard listener without public_address).
+  std::string outbound_contact(const std::string& target, const std::string& proxy) const;
+  std::string default_from() const;
+  nua_t* nua() const { return nua_; }
+  bool shutting_down() const { return shutting_down_; }
 
   const StackConfig& config() const { return config_; }
   const std::shared_ptr<SipExecutor>& executor() const { return executor_; }

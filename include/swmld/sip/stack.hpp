@@ -104,13 +104,18 @@ class Leg : public call::CallControl {
 // One outbound INVITE (connect), after the dialer's toll-fraud check and gateway mapping.
 struct OutboundCall {
   std::string request_uri;  // sip:/sips: URI the INVITE is for
-  std::string proxy;        // where to send it (the gateway), a sip: URI; empty: request_uri
+  std::string proxy;        // where to send it (the gateway), a sip: URI; empty: request_uri.
+                            // Every request of the dialog goes there (an outbound proxy).
   std::string from_uri;     // From; empty: sip:swmld@<our address>
   std::string from_display;
-  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in order
+  // Extra headers, in order; one with CR/LF or a name the stack writes (Via, From, To,
+  // Contact, Route, Content-*, Session-Expires, ...) is dropped with a warning.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::string sdp;          // our offer
   std::string username, password;  // digest, for a 401/407 challenge; never logged
-  int session_timeout_s = 0;       // Session-Expires (RFC 4028); 0: no session timer
+  // Session-Expires (RFC 4028) with us as refresher (re-INVITE at half the interval);
+  // Min-SE is min(this, 90). 0: no session timer.
+  int session_timeout_s = 0;
   std::string log_context;         // the dialling call's log prefix
 };
 
@@ -140,9 +145,17 @@ class Stack {
   void shutdown();
   std::size_t active_legs() const;  // legs not terminated yet; any thread
 
-  // Sends an INVITE for `call`; the returned leg reports to `events` as call::Dialer says
-  // (Ringing, RemoteSdp{answer}, Answered, Ended). Any thread; non-blocking (the INVITE goes
-  // out on the SIP thread). After drain() or shutdown() the leg ends at once (failure, 503).
+  // Sends an INVITE for `call`; the returned leg reports to `events` as call::Dialer says:
+  // Ringing once per 1xx code but 100, RemoteSdp{answer} before the Ringing of an 18x with
+  // SDP and before Answered when the 2xx's SDP is new, Answered once the ACK is sent, then
+  // RemoteSdp offers (re-INVITEs), ReferResponse/ReferNotify, and Ended exactly once:
+  // rejected (3xx after 3 redirects followed, 4xx-6xx after one digest retry; sip_code and
+  // reason phrase), failure (Sofia's own 408 timeout or 503 transport error; a failed
+  // session refresh), local (our bye()/reject(): CANCEL before the answer, BYE after),
+  // remote_hangup, shutdown. Any thread; non-blocking (the INVITE goes out on the SIP
+  // thread). After drain() or shutdown() the leg ends at once (failure, 503) without
+  // sending anything; a stack never run() returns null (and posts that Ended too).
+  // src/sip/README.md, "Outbound legs", has the details.
   std::shared_ptr<call::CallControl> dial(OutboundCall call, std::shared_ptr<call::Events> events);
   TcpGuardStats tcp_guard_stats() const;  // any thread
 
