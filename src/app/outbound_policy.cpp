@@ -290,8 +290,8 @@ std::string OutboundPolicy::describe() const {
   if (!config_.gateway_username.empty()) out << " (digest user " << config_.gateway_username << ")";
   out << "; allow ";
   if (default_allow_)
-    out << (config_.country.empty() ? "no number" : "numbers of " + config_.country)
-        << ", any SIP domain (default)";
+    out << (config_.country.empty() ? "any SIP domain, no number (default; outbound.country not set)"
+                                    : "numbers of " + config_.country + ", any SIP domain (default)");
   else
     out << (allow_.empty() ? "nothing" : list(allow_));
   out << "; deny " << (deny_.empty() ? "nothing" : list(deny_)) << (default_deny_ ? " (default)" : "");
