@@ -316,7 +316,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
       TRY(r.read(g, "from", "outbound.gateway", o.gateway_from));
     }
     for (const char* list : {"allow", "deny"}) {
-      if (!s[list]) continue;
+      if (!s[list] || s[list].IsNull()) continue;  // not given: the default list
       std::vector<std::string> rules;
       TRY(r.read_list(s, list, "outbound", rules));
       (std::string(list) == "allow" ? o.allow : o.deny) = std::move(rules);

@@ -304,7 +304,8 @@ TEST(ConfigDocs, TheExampleConfigurationShowsTheDefaults) {
   ASSERT_TRUE(defaults.ok() && example.ok()) << (example ? "" : example.error().str());
   EXPECT_EQ(differences(*defaults, *example),
             (std::vector<std::string>{"callbacks.project_id", "callbacks.space_id", "envs",
-                                      "media.root", "routes"}));
+                                      "media.root", "outbound.country", "outbound.gateway.uri",
+                                      "routes"}));
 }
 
 }  // namespace
