@@ -600,6 +600,8 @@ class Server::Impl {
         "SIP calls the stack holds, ended ones included until their last transaction is over.");
     metrics_.describe("swmld_calls_ended_total", "counter", "Calls ended, by end reason.");
     metrics_.describe("swmld_calls_rejected_total", "counter", "INVITEs rejected at admission.");
+    metrics_.describe("swmld_outbound_legs_total", "counter",
+                      "Outbound legs (connect) dialled or refused, by result.");
     metrics_.describe("swmld_steps_total", "counter", "SWML steps run, by method and outcome.");
     metrics_.describe("swmld_script_warnings_total", "counter",
                       "Runtime errors a document went on after (SignalWire's script warnings), by code.");
