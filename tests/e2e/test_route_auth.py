@@ -12,6 +12,7 @@ import urllib.request
 from e2e import Swmld, case, free_port, run, sipp
 
 PASSWORD = "tr0mbone-5ecret"
+GATEWAY_PASSWORD = "gw-5ecret-pw"
 DOC = "version: 1.0.0\nsections:\n  main:\n    - answer\n    - hangup\n"
 
 
@@ -21,7 +22,10 @@ def server(workdir, metrics_port):
                         "users": [{"username": "carrier", "password_env": "SWMLD_TEST_AUTH_PW"}]}}]
     return Swmld(workdir, routes, documents={"doc.yaml": DOC},
                  extra={"logging": {"level": "trace", "format": "text"},
-                        "metrics": {"listen": "127.0.0.1:%d" % metrics_port}},
+                        "metrics": {"listen": "127.0.0.1:%d" % metrics_port},
+                        "outbound": {"gateway": {"uri": "sip:127.0.0.1:5999", "username": "trunk",
+                                                 "password": GATEWAY_PASSWORD},
+                                     "country": "+1", "deny": ["+1900"]}},
                  env={"SWMLD_TEST_AUTH_PW": PASSWORD})
 
 
@@ -46,8 +50,13 @@ def right_credentials_after_a_407_challenge_run_the_call(workdir):
         assert 'swmld_calls_rejected_total{reason="auth_challenge"} 1' in text, text
         assert 'reason="auth"}' not in text
         assert 'swmld_calls_total 1' in text
+        assert PASSWORD not in text and GATEWAY_PASSWORD not in text
     log = s.text()
     assert PASSWORD not in log, "the password is in the log"
+    # The outbound policy in force, in one start-up line, without the gateway's password.
+    assert ("outbound policy: gateway sip:127.0.0.1:5999 (digest user trunk); allow numbers of "
+            "+1, any SIP domain (default); deny +1900; 10 legs/call, 20 legs/s") in log, log
+    assert GATEWAY_PASSWORD not in log
 
 
 @case
