@@ -1,9 +1,9 @@
 // OutboundGuard and OutboundDialer (see outbound_dialer.hpp).
 #include "outbound_dialer.hpp"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 namespace swmld::app {
 
@@ -38,7 +38,8 @@ std::shared_ptr<call::CallControl> OutboundGuard::dial(sip::OutboundCall call,
 }
 
 void OutboundGuard::count(std::string_view result) {
-  if (metrics_) metrics_->inc("swmld_outbound_legs_total", "result=\"" + std::string(result) + "\"");
+  if (metrics_)
+    metrics_->inc("swmld_outbound_legs_total", "result=\"" + std::string(result) + "\"");
 }
 
 OutboundDialer::OutboundDialer(std::shared_ptr<const OutboundPolicy> policy,
@@ -47,7 +48,8 @@ OutboundDialer::OutboundDialer(std::shared_ptr<const OutboundPolicy> policy,
 
 call::Dialed OutboundDialer::refuse(const call::DialRequest& request, std::string reason,
                                     std::string detail) {
-  spdlog::warn("{} connect to '{}' refused ({}): {}", request.log_context, request.to, reason, detail);
+  spdlog::warn("{} connect to '{}' refused ({}): {}", request.log_context, request.to, reason,
+               detail);
   guard_->count(reason);
   return call::Dialed{nullptr, std::move(reason), std::move(detail)};
 }
@@ -79,11 +81,13 @@ call::Dialed OutboundDialer::dial(call::DialRequest request, std::shared_ptr<cal
     case Destination::Kind::sip_uri:
       break;
   }
-  if (PolicyVerdict v = policy_->check(dest); !v.allowed) return refuse(request, "denied", v.detail);
+  if (PolicyVerdict v = policy_->check(dest); !v.allowed)
+    return refuse(request, "denied", v.detail);
   if (!request.from.empty()) {
     Destination f = read_destination(request.from, {});
     if (f.kind != Destination::Kind::number && f.kind != Destination::Kind::sip_uri)
-      return refuse(request, "invalid", "from '" + request.from + "' is neither a number nor a SIP URI");
+      return refuse(request, "invalid",
+                    "from '" + request.from + "' is neither a number nor a SIP URI");
   }
   if (legs_ >= config.max_legs_per_call)
     return refuse(request, "rate_limited",
@@ -91,11 +95,12 @@ call::Dialed OutboundDialer::dial(call::DialRequest request, std::shared_ptr<cal
                       ") reached for this call");
   if (!guard_->take(config.max_legs_per_second))
     return refuse(request, "rate_limited",
-                  "over outbound.max_legs_per_second (" + fmt::format("{}", config.max_legs_per_second) +
-                      "/s)");
+                  "over outbound.max_legs_per_second (" +
+                      fmt::format("{}", config.max_legs_per_second) + "/s)");
 
   const bool via_gateway = dest.kind == Destination::Kind::number;
-  const bool to_gateway = via_gateway || (!policy_->gateway_host().empty() && dest.host == policy_->gateway_host());
+  const bool to_gateway =
+      via_gateway || (!policy_->gateway_host().empty() && dest.host == policy_->gateway_host());
   sip::OutboundCall out;
   if (via_gateway) {
     std::string scheme = config.gateway_uri.substr(0, config.gateway_uri.find(':'));
@@ -128,7 +133,8 @@ call::Dialed OutboundDialer::dial(call::DialRequest request, std::shared_ptr<cal
                 out.proxy.empty() ? "" : " via " + out.proxy);
   std::string request_uri = out.request_uri;
   auto leg = guard_->dial(std::move(out), std::move(events));
-  if (!leg) return refuse(request, "error", "the SIP stack did not start the leg to " + request_uri);
+  if (!leg)
+    return refuse(request, "error", "the SIP stack did not start the leg to " + request_uri);
   guard_->count("dialed");
   return call::Dialed{std::move(leg), {}, {}};
 }

@@ -34,9 +34,9 @@ bool is_number(std::string_view s) {
 bool is_host(std::string_view h) {
   if (h.empty() || h.size() > 253) return false;
   if (h.front() == '[')
-    return h.back() == ']' && h.size() > 2 &&
-           std::all_of(h.begin() + 1, h.end() - 1,
-                       [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.'; });
+    return h.back() == ']' && h.size() > 2 && std::all_of(h.begin() + 1, h.end() - 1, [](char c) {
+             return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+           });
   if (h.front() == '.' || h.back() == '.' || h.find("..") != std::string_view::npos) return false;
   return std::all_of(h.begin(), h.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
@@ -124,9 +124,9 @@ std::vector<std::string> default_premium_prefixes(std::string_view country) {
     // 900 and 976: premium rate. The rest: NANP codes outside the US and Canada, dialled
     // like national numbers but billed as international (the "one-ring" callback scams).
     std::vector<std::string> v{"+1900", "+1976"};
-    for (const char* code : {"242", "246", "264", "268", "284", "345", "441", "473", "649", "658",
-                             "664", "721", "758", "767", "784", "809", "829", "849", "868", "869",
-                             "876"})
+    for (const char* code :
+         {"242", "246", "264", "268", "284", "345", "441", "473", "649", "658", "664",
+          "721", "758", "767", "784", "809", "829", "849", "868", "869", "876"})
       v.push_back(std::string("+1") + code);
     return v;
   }
@@ -147,12 +147,13 @@ Result<std::vector<OutboundPolicy::Rule>> OutboundPolicy::parse_rules(
     if (!w.empty() && w.front() == '+') {
       if (!all_digits(std::string_view(w).substr(1)) || w.size() > 16)
         return make_error(ErrorCode::element_invalid_value,
-                          std::string("config key '") + key + "[" + std::to_string(i) + "]': '" + w +
-                              "' is not an E.164 prefix ('+' and digits, e.g. '+44')");
+                          std::string("config key '") + key + "[" + std::to_string(i) + "]': '" +
+                              w + "' is not an E.164 prefix ('+' and digits, e.g. '+44')");
       r.kind = Rule::Kind::prefix;
       r.value = w;
     } else if (w.rfind("*.", 0) == 0 && is_host(std::string_view(w).substr(2)) &&
-               std::string_view(w).substr(2).find_first_not_of("0123456789.") != std::string::npos) {
+               std::string_view(w).substr(2).find_first_not_of("0123456789.") !=
+                   std::string::npos) {
       r.kind = Rule::Kind::subdomains;
       r.value = lower(std::string_view(w).substr(1));  // ".example.com"
     } else if (is_host(w) && w.find(':') == std::string::npos) {
@@ -176,27 +177,30 @@ Result<OutboundPolicy> OutboundPolicy::make(const OutboundConfig& config) {
   const std::string& cc = config.country;
   if (!cc.empty() && (cc.size() < 2 || cc.size() > 4 || cc.front() != '+' ||
                       !all_digits(std::string_view(cc).substr(1)) || cc[1] == '0'))
-    return make_error(ErrorCode::element_invalid_value,
-                      "config key 'outbound.country': '" + cc +
-                          "' is not a country calling code ('+' and 1 to 3 digits, e.g. '+1', '+44')");
+    return make_error(
+        ErrorCode::element_invalid_value,
+        "config key 'outbound.country': '" + cc +
+            "' is not a country calling code ('+' and 1 to 3 digits, e.g. '+1', '+44')");
   if (config.max_legs_per_call < 1 || config.max_legs_per_call > 1000)
     return make_error(ErrorCode::element_invalid_value,
                       "config key 'outbound.max_legs_per_call': must be 1 to 1000");
   if (!(config.max_legs_per_second > 0 && config.max_legs_per_second <= 100000))
-    return make_error(ErrorCode::element_invalid_value,
-                      "config key 'outbound.max_legs_per_second': must be above 0 and at most 100000");
+    return make_error(
+        ErrorCode::element_invalid_value,
+        "config key 'outbound.max_legs_per_second': must be above 0 and at most 100000");
   if (!config.gateway_uri.empty()) {
     Destination g = read_destination(config.gateway_uri, {});
     if (g.kind != Destination::Kind::sip_uri)
-      return make_error(ErrorCode::element_invalid_value,
-                        "config key 'outbound.gateway.uri': '" + config.gateway_uri +
-                            "' is not a sip:/sips: URI");
+      return make_error(ErrorCode::element_invalid_value, "config key 'outbound.gateway.uri': '" +
+                                                              config.gateway_uri +
+                                                              "' is not a sip:/sips: URI");
     p.gateway_hostport_ = std::string(host_of(config.gateway_uri));
     p.gateway_host_ = g.host;
   } else if (!config.gateway_username.empty() || !config.gateway_password.empty() ||
              !config.gateway_from.empty()) {
-    return make_error(ErrorCode::element_invalid_value,
-                      "config key 'outbound.gateway.uri': is required by the other outbound.gateway keys");
+    return make_error(
+        ErrorCode::element_invalid_value,
+        "config key 'outbound.gateway.uri': is required by the other outbound.gateway keys");
   }
   if (!config.gateway_from.empty()) {
     Destination f = read_destination(config.gateway_from, {});
@@ -212,7 +216,8 @@ Result<OutboundPolicy> OutboundPolicy::make(const OutboundConfig& config) {
     if (!rules) return rules.error();
     p.allow_ = std::move(*rules);
   }
-  auto deny = parse_rules(config.deny ? *config.deny : default_premium_prefixes(cc), "outbound.deny");
+  auto deny =
+      parse_rules(config.deny ? *config.deny : default_premium_prefixes(cc), "outbound.deny");
   if (!deny) return deny.error();
   p.deny_ = std::move(*deny);
   return p;
@@ -233,7 +238,8 @@ bool OutboundPolicy::Rule::matches(const Destination& d, bool as_number) const {
 }
 
 const OutboundPolicy::Rule* OutboundPolicy::first_match(const std::vector<Rule>& rules,
-                                                        const Destination& d, bool as_number) const {
+                                                        const Destination& d,
+                                                        bool as_number) const {
   for (const auto& r : rules)
     if (r.matches(d, as_number)) return &r;
   return nullptr;
@@ -246,9 +252,10 @@ PolicyVerdict OutboundPolicy::check_one(const Destination& d, bool as_number) co
     return {false, "the number '" + d.number +
                        "' has no '+' and outbound.country is not set: it cannot be checked"};
   if (const Rule* r = first_match(deny_, d, as_number))
-    return {false, default_deny_ ? "default deny rule '" + r->written +
-                                       "' (premium rate for outbound.country " + config_.country + ")"
-                                 : "outbound.deny rule '" + r->written + "'"};
+    return {false, default_deny_
+                       ? "default deny rule '" + r->written +
+                             "' (premium rate for outbound.country " + config_.country + ")"
+                       : "outbound.deny rule '" + r->written + "'"};
   if (!default_allow_) {
     if (first_match(allow_, d, as_number)) return {true, {}};
     return {false, "no outbound.allow rule matches " + what};
@@ -258,7 +265,8 @@ PolicyVerdict OutboundPolicy::check_one(const Destination& d, bool as_number) co
   if (config_.country.empty())
     return {false, "default policy: numbers need outbound.country or outbound.allow rules"};
   if (d.e164.rfind(config_.country, 0) == 0) return {true, {}};
-  return {false, "default policy: " + what + " is not a number of outbound.country " + config_.country};
+  return {false,
+          "default policy: " + what + " is not a number of outbound.country " + config_.country};
 }
 
 PolicyVerdict OutboundPolicy::check(const Destination& d) const {
@@ -286,16 +294,20 @@ std::string OutboundPolicy::describe() const {
     return s;
   };
   std::ostringstream out;
-  out << "gateway " << (config_.gateway_uri.empty() ? "none (numbers cannot be dialled)" : config_.gateway_uri);
+  out << "gateway "
+      << (config_.gateway_uri.empty() ? "none (numbers cannot be dialled)" : config_.gateway_uri);
   if (!config_.gateway_username.empty()) out << " (digest user " << config_.gateway_username << ")";
   out << "; allow ";
   if (default_allow_)
-    out << (config_.country.empty() ? "any SIP domain, no number (default; outbound.country not set)"
-                                    : "numbers of " + config_.country + ", any SIP domain (default)");
+    out << (config_.country.empty()
+                ? "any SIP domain, no number (default; outbound.country not set)"
+                : "numbers of " + config_.country + ", any SIP domain (default)");
   else
     out << (allow_.empty() ? "nothing" : list(allow_));
-  out << "; deny " << (deny_.empty() ? "nothing" : list(deny_)) << (default_deny_ ? " (default)" : "");
-  out << "; " << config_.max_legs_per_call << " legs/call, " << config_.max_legs_per_second << " legs/s";
+  out << "; deny " << (deny_.empty() ? "nothing" : list(deny_))
+      << (default_deny_ ? " (default)" : "");
+  out << "; " << config_.max_legs_per_call << " legs/call, " << config_.max_legs_per_second
+      << " legs/s";
   return out.str();
 }
 

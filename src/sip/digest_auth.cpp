@@ -2,9 +2,10 @@
 // (nonce, response, stale nonces); this file feeds it the users and counts failures.
 #include "swmld/sip/digest_auth.hpp"
 
+#include <openssl/rand.h>
+
 #include <chrono>
 #include <deque>
-#include <openssl/rand.h>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -88,7 +89,8 @@ Result<std::unique_ptr<DigestAuth>> DigestAuth::create(std::string realm,
   impl->am = auth_mod_create(nullptr, AUTHTAG_METHOD("Digest"), AUTHTAG_REALM(impl->realm.c_str()),
                              AUTHTAG_QOP("auth"), AUTHTAG_MASTER_KEY(master.c_str()),
                              AUTHTAG_FORBIDDEN(0), TAG_END());
-  if (!impl->am) return make_error(ErrorCode::internal_error, "Sofia's auth module could not be created");
+  if (!impl->am)
+    return make_error(ErrorCode::internal_error, "Sofia's auth module could not be created");
   std::unordered_set<std::string> seen;
   for (auto& user : users) {
     if (user.username.empty())
@@ -107,7 +109,9 @@ Result<std::unique_ptr<DigestAuth>> DigestAuth::create(std::string realm,
 DigestAuth::DigestAuth(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DigestAuth::~DigestAuth() = default;
 
-const std::string& DigestAuth::realm() const { return impl_->realm; }
+const std::string& DigestAuth::realm() const {
+  return impl_->realm;
+}
 
 DigestAuth::Verdict DigestAuth::check(const IncomingCall& call) {
   Verdict v;
@@ -159,8 +163,9 @@ DigestAuth::Verdict DigestAuth::check(const IncomingCall& call) {
     ++f.count;
     f.last = std::chrono::steady_clock::now();
     v.failures = f.count;
-    v.reason = as->as_status == 400 ? std::string("malformed credentials: ") + (as->as_phrase ? as->as_phrase : "")
-                                    : "wrong credentials";
+    v.reason = as->as_status == 400
+                   ? std::string("malformed credentials: ") + (as->as_phrase ? as->as_phrase : "")
+                   : "wrong credentials";
     if (f.count >= impl_->max_failures) {
       v.outcome = Outcome::forbidden;
     } else {

@@ -45,7 +45,8 @@ TEST(OutboundDestination, NumbersUrisAndResourcesAreToldApart) {
     EXPECT_EQ(d.kind, Destination::Kind::unsupported) << unsupported;
     EXPECT_NE(d.why.find("not supported"), std::string::npos) << d.why;
   }
-  for (const char* invalid : {"", "alice", "+1-555-1234", "http://x", "sip:", "sip:a@b c", "sip:a@-.."})
+  for (const char* invalid :
+       {"", "alice", "+1-555-1234", "http://x", "sip:", "sip:a@b c", "sip:a@-.."})
     EXPECT_EQ(read_destination(invalid, "+1").kind, Destination::Kind::invalid) << invalid;
 }
 
@@ -149,8 +150,9 @@ TEST(OutboundPolicy, BadRulesAndValuesAreErrorsNamingTheKey) {
   };
   OutboundConfig c;
   c.allow = std::vector<std::string>{"+1", "+1-900"};
-  EXPECT_EQ(error_of(c), "config key 'outbound.allow[1]': '+1-900' is not an E.164 prefix ('+' and "
-                         "digits, e.g. '+44')");
+  EXPECT_EQ(error_of(c),
+            "config key 'outbound.allow[1]': '+1-900' is not an E.164 prefix ('+' and "
+            "digits, e.g. '+44')");
   c.allow = std::vector<std::string>{"sip:pbx.example.com"};
   EXPECT_NE(error_of(c).find("config key 'outbound.allow[0]'"), std::string::npos);
   c = {};
@@ -181,18 +183,21 @@ struct Dialling {
   std::chrono::steady_clock::time_point now{};
   Metrics metrics;
   std::shared_ptr<OutboundGuard> guard = std::make_shared<OutboundGuard>(
-      [this](sip::OutboundCall call, std::shared_ptr<call::Events>) -> std::shared_ptr<call::CallControl> {
+      [this](sip::OutboundCall call,
+             std::shared_ptr<call::Events>) -> std::shared_ptr<call::CallControl> {
         sent.push_back(std::move(call));
         return std::make_shared<fakes::FakeCall>(rec);
       },
       &metrics, [this] { return now; });
 
-  std::shared_ptr<OutboundDialer> dialer(OutboundConfig c, DialingCall call = {"+15550001111", "192.0.2.10"}) {
-    return std::make_shared<OutboundDialer>(std::make_shared<const OutboundPolicy>(policy(c)), guard,
-                                            std::move(call));
+  std::shared_ptr<OutboundDialer> dialer(OutboundConfig c,
+                                         DialingCall call = {"+15550001111", "192.0.2.10"}) {
+    return std::make_shared<OutboundDialer>(std::make_shared<const OutboundPolicy>(policy(c)),
+                                            guard, std::move(call));
   }
   std::int64_t count(const char* result) {
-    return metrics.series("swmld_outbound_legs_total", std::string("result=\"") + result + "\"").load();
+    return metrics.series("swmld_outbound_legs_total", std::string("result=\"") + result + "\"")
+        .load();
   }
 };
 
@@ -238,7 +243,8 @@ TEST(OutboundDialer, SipUrisAreDialledDirectlyWithoutTheGatewayCredentials) {
   EXPECT_EQ(d.sent[0].from_uri, "sip:+15550001111@192.0.2.10");  // the caller, at our address
   EXPECT_EQ(d.sent[0].from_display, "Support");
   EXPECT_EQ(d.sent[0].username, "");
-  EXPECT_EQ(d.sent[0].headers, (std::vector<std::pair<std::string, std::string>>{{"X-Team", "blue"}}));
+  EXPECT_EQ(d.sent[0].headers,
+            (std::vector<std::pair<std::string, std::string>>{{"X-Team", "blue"}}));
 }
 
 TEST(OutboundDialer, FromOfTheRequestWinsAndANumberBecomesAUri) {
@@ -323,7 +329,8 @@ TEST(OutboundDialer, LegsPerSecondAreLimitedNodeWide) {
   EXPECT_FALSE(d.dialer(c)->dial(to("sip:a@x.example.com"), nullptr).leg);
   d.now += std::chrono::seconds(10);  // refills to the burst size, not beyond
   dialled = 0;
-  for (int i = 0; i < 5; ++i) dialled += d.dialer(c)->dial(to("sip:a@x.example.com"), nullptr).leg ? 1 : 0;
+  for (int i = 0; i < 5; ++i)
+    dialled += d.dialer(c)->dial(to("sip:a@x.example.com"), nullptr).leg ? 1 : 0;
   EXPECT_EQ(dialled, 3);
 }
 
@@ -389,7 +396,8 @@ TEST(OutboundConfig, ValidationErrorsNameTheKey) {
 
 TEST(OutboundConfig, TheGatewayPasswordComesFromTheEnvironment) {
   setenv("SWMLD_OUTBOUND_GATEWAY_PASSWORD", "from-env", 1);
-  auto c = load("ob5.yaml", "routes: [{swml: a.yaml}]\noutbound: {gateway: {uri: 'sip:gw', password: file}}\n");
+  auto c = load("ob5.yaml",
+                "routes: [{swml: a.yaml}]\noutbound: {gateway: {uri: 'sip:gw', password: file}}\n");
   unsetenv("SWMLD_OUTBOUND_GATEWAY_PASSWORD");
   ASSERT_TRUE(c.ok()) << c.error().str();
   EXPECT_EQ(c->outbound.gateway_password, "from-env");
@@ -429,13 +437,16 @@ TEST(RouteAuthConfig, MistakesAreErrorsNamingTheKey) {
             "config key 'routes[0].auth.realm': is required (the realm of the challenge)");
   EXPECT_EQ(message("ra4.yaml", "{realm: r, users: [{username: a}]}"),
             "config key 'routes[0].auth.users[0]': needs password or password_env (one of them)");
-  EXPECT_EQ(message("ra5.yaml", "{realm: r, users: [{username: a, pass: b}]}"),
-            "config key 'routes[0].auth.users[0].pass': unknown key (username, password, password_env)");
-  EXPECT_EQ(message("ra6.yaml", "{realm: r, users: [{username: a, password: b}, {username: a, password: c}]}"),
+  EXPECT_EQ(
+      message("ra5.yaml", "{realm: r, users: [{username: a, pass: b}]}"),
+      "config key 'routes[0].auth.users[0].pass': unknown key (username, password, password_env)");
+  EXPECT_EQ(message("ra6.yaml",
+                    "{realm: r, users: [{username: a, password: b}, {username: a, password: c}]}"),
             "config key 'routes[0].auth.users[1].username': 'a' is given twice");
-  EXPECT_EQ(message("ra7.yaml", "{realm: r, users: [{username: a, password_env: SWMLD_TEST_UNSET_VAR}]}"),
-            "config key 'routes[0].auth.users[0].password_env': the environment variable "
-            "'SWMLD_TEST_UNSET_VAR' is not set");
+  EXPECT_EQ(
+      message("ra7.yaml", "{realm: r, users: [{username: a, password_env: SWMLD_TEST_UNSET_VAR}]}"),
+      "config key 'routes[0].auth.users[0].password_env': the environment variable "
+      "'SWMLD_TEST_UNSET_VAR' is not set");
 }
 
 }  // namespace

@@ -1,13 +1,12 @@
 // DigestAuth: Sofia's auth module challenges, accepts the right digest answer (computed here
 // as a client would, RFC 2617 with qop=auth), challenges wrong ones and forbids the third.
-#include <gtest/gtest.h>
+#include "swmld/sip/digest_auth.hpp"
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 
 #include <map>
 #include <regex>
-
-#include "swmld/sip/digest_auth.hpp"
 
 namespace swmld::sip {
 namespace {
@@ -25,21 +24,23 @@ std::string md5_hex(const std::string& text) {
 std::map<std::string, std::string> params(const std::string& challenge) {
   std::map<std::string, std::string> p;
   std::regex re(R"re((\w+)=("([^"]*)"|[^,\s]+))re");
-  for (auto it = std::sregex_iterator(challenge.begin(), challenge.end(), re); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(challenge.begin(), challenge.end(), re);
+       it != std::sregex_iterator(); ++it)
     p[(*it)[1]] = (*it)[3].matched ? (*it)[3].str() : (*it)[2].str();
   return p;
 }
 
 // The Proxy-Authorization a client sends for `challenge`.
-std::string answer(const std::string& challenge, const std::string& user, const std::string& password) {
+std::string answer(const std::string& challenge, const std::string& user,
+                   const std::string& password) {
   auto p = params(challenge);
   const std::string uri = "sip:trunk@127.0.0.1", cnonce = "0a4f113b", nc = "00000001";
   std::string ha1 = md5_hex(user + ":" + p["realm"] + ":" + password);
   std::string ha2 = md5_hex("INVITE:" + uri);
   std::string response = md5_hex(ha1 + ":" + p["nonce"] + ":" + nc + ":" + cnonce + ":auth:" + ha2);
   return "Digest username=\"" + user + "\", realm=\"" + p["realm"] + "\", nonce=\"" + p["nonce"] +
-         "\", uri=\"" + uri + "\", response=\"" + response + "\", algorithm=MD5, cnonce=\"" + cnonce +
-         "\", qop=auth, nc=" + nc;
+         "\", uri=\"" + uri + "\", response=\"" + response + "\", algorithm=MD5, cnonce=\"" +
+         cnonce + "\", qop=auth, nc=" + nc;
 }
 
 IncomingCall invite(std::vector<std::string> credentials = {}) {
