@@ -6,6 +6,7 @@
 #include "fakes/fake_ports.hpp"
 #include "outbound_dialer.hpp"
 #include "outbound_policy.hpp"
+#include "reload.hpp"
 #include "temp_files.hpp"
 
 namespace swmld::app {
@@ -401,6 +402,17 @@ TEST(OutboundConfig, TheGatewayPasswordComesFromTheEnvironment) {
   unsetenv("SWMLD_OUTBOUND_GATEWAY_PASSWORD");
   ASSERT_TRUE(c.ok()) << c.error().str();
   EXPECT_EQ(c->outbound.gateway_password, "from-env");
+}
+
+TEST(OutboundConfig, AReloadTakesTheRulesAndTellsGivenFromNotGiven) {
+  auto a = load("ob6.yaml", "routes: [{swml: a.yaml}]\noutbound: {country: '+1'}\n");
+  auto b = load("ob7.yaml", "routes: [{swml: a.yaml}]\noutbound: {country: '+1', deny: []}\n");
+  ASSERT_TRUE(a.ok() && b.ok());
+  ReloadPlan plan = plan_reload(*a, *b);
+  EXPECT_EQ(plan.changed, std::vector<std::string>{"outbound.deny"});  // [] is not "not given"
+  EXPECT_TRUE(plan.needs_restart.empty());
+  ASSERT_TRUE(plan.config.outbound.deny.has_value());
+  EXPECT_TRUE(plan.config.outbound.deny->empty());
 }
 
 // ---- routes[].auth -------------------------------------------------------------------------
