@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "outbound_policy.hpp"
 #include "swmld/core/url.hpp"
 #include "swmld/core/utf8.hpp"
 
@@ -43,6 +44,10 @@ constexpr std::string_view kKeys[] = {
     "routes[].name", "routes[].match.user", "routes[].match.user_regex",
     "routes[].match.to_user", "routes[].match.to_user_regex", "routes[].match.source",
     "routes[].swml", "routes[].fallback", "routes[].params",
+    "routes[].auth.realm", "routes[].auth.users",
+    "outbound.gateway.uri", "outbound.gateway.username", "outbound.gateway.password",
+    "outbound.gateway.from", "outbound.allow", "outbound.deny", "outbound.country",
+    "outbound.max_legs_per_call", "outbound.max_legs_per_second",
     "http.timeout", "http.connect_timeout", "http.retries", "http.user_agent", "http.verify_tls",
     "http.ca_file", "http.signing_secret", "http.signature_header", "http.allowed_hosts",
     "http.block_private", "http.fetch_failure_code",
@@ -269,8 +274,56 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
         }
         TRY(r.read_list(m, "source", mp, route.match.source));
       }
+      if (auto a = n["auth"]) {
+        std::string ap = path + ".auth";
+        TRY(r.known_keys(a, "routes[].auth", ap));
+        TRY(r.read(a, "realm", ap, route.auth.realm));
+        YAML::Node users = a["users"];
+        if (users && !users.IsNull() && !users.IsSequence())
+          return config_error(ap + ".users", "must be a list of {username, password}", &users, file);
+        if (users && users.IsSequence()) for (std::size_t u = 0; u < users.size(); ++u) {
+          const YAML::Node& un = users[u];
+          std::string up = ap + ".users[" + std::to_string(u) + "]";
+          if (!un.IsMap()) return config_error(up, "must be a mapping", &un, file);
+          RouteAuthUser user;
+          for (const auto& kv : un) {
+            std::string k = kv.first.as<std::string>();
+            if (k != "username" && k != "password" && k != "password_env")
+              return config_error(up + "." + k, "unknown key (username, password, password_env)",
+                                  &kv.first, file);
+          }
+          TRY(r.read(un, "username", up, user.username));
+          TRY(r.read(un, "password", up, user.password));
+          TRY(r.read(un, "password_env", up, user.password_env));
+          if (user.username.empty())
+            return config_error(up + ".username", "is required", &un, file);
+          if (user.password.empty() == user.password_env.empty())
+            return config_error(up, "needs password or password_env (one of them)", &un, file);
+          route.auth.users.push_back(std::move(user));
+        }
+      }
       c.routes.push_back(std::move(route));
     }
+  }
+  if (auto s = root["outbound"]) {
+    OutboundConfig& o = c.outbound;
+    TRY(r.known_keys(s, "outbound"));
+    if (auto g = s["gateway"]) {
+      TRY(r.known_keys(g, "outbound.gateway"));
+      TRY(r.read(g, "uri", "outbound.gateway", o.gateway_uri));
+      TRY(r.read(g, "username", "outbound.gateway", o.gateway_username));
+      TRY(r.read(g, "password", "outbound.gateway", o.gateway_password));
+      TRY(r.read(g, "from", "outbound.gateway", o.gateway_from));
+    }
+    for (const char* list : {"allow", "deny"}) {
+      if (!s[list] || s[list].IsNull()) continue;  // not given: the default list
+      std::vector<std::string> rules;
+      TRY(r.read_list(s, list, "outbound", rules));
+      (std::string(list) == "allow" ? o.allow : o.deny) = std::move(rules);
+    }
+    TRY(r.read(s, "country", "outbound", o.country));
+    TRY(r.read(s, "max_legs_per_call", "outbound", o.max_legs_per_call));
+    TRY(r.read(s, "max_legs_per_second", "outbound", o.max_legs_per_second));
   }
   if (auto s = root["http"]) {
     TRY(r.known_keys(s, "http"));
@@ -360,6 +413,9 @@ constexpr std::pair<const char*, const char*> kEnv[] = {
     {"SWMLD_RTP_PORT_MAX", "rtp.port_max"},
     {"SWMLD_RTP_PUBLIC_ADDRESS", "rtp.public_address"},
     {"SWMLD_MEDIA_ROOT", "media.root"},
+    {"SWMLD_OUTBOUND_GATEWAY_URI", "outbound.gateway.uri"},
+    {"SWMLD_OUTBOUND_GATEWAY_USERNAME", "outbound.gateway.username"},
+    {"SWMLD_OUTBOUND_GATEWAY_PASSWORD", "outbound.gateway.password"},
 };
 
 Result<double> to_number(const std::string& key, const std::string& v) {
@@ -418,6 +474,9 @@ Status apply_override(Config& c, const std::string& key, const std::string& v) {
   if (key == "rtp.port_max") return num(c.media.rtp_ports.second);
   if (key == "rtp.public_address") return c.media.public_address = v, Status(Ok{});
   if (key == "media.root") return c.media.media_root = v, Status(Ok{});
+  if (key == "outbound.gateway.uri") return c.outbound.gateway_uri = v, Status(Ok{});
+  if (key == "outbound.gateway.username") return c.outbound.gateway_username = v, Status(Ok{});
+  if (key == "outbound.gateway.password") return c.outbound.gateway_password = v, Status(Ok{});
   return config_error(key, "cannot be overridden");
 }
 
@@ -455,6 +514,19 @@ Result<Config> load_config(const std::string& path) {
     if (const char* v = std::getenv(env)) {
       auto s = apply_override(*cfg, key, v);
       if (!s) return s.error();
+    }
+  }
+  // routes[].auth.users[].password_env: the secret stays out of the file.
+  for (std::size_t i = 0; i < cfg->routes.size(); ++i) {
+    auto& users = cfg->routes[i].auth.users;
+    for (std::size_t u = 0; u < users.size(); ++u) {
+      if (users[u].password_env.empty()) continue;
+      const char* v = std::getenv(users[u].password_env.c_str());
+      if (!v || !*v)
+        return config_error("routes[" + std::to_string(i) + "].auth.users[" + std::to_string(u) +
+                                "].password_env",
+                            "the environment variable '" + users[u].password_env + "' is not set");
+      users[u].password = v;
     }
   }
   return cfg;
@@ -506,6 +578,22 @@ Status validate(const Config& c) {
   if (c.engine_mode != "sip_thread" && c.engine_mode != "threads")
     return config_error("engine.mode", "must be sip_thread or threads, got '" + c.engine_mode + "'");
   if (c.engine_threads < 0) return config_error("engine.threads", "must be >= 0");
+  for (std::size_t i = 0; i < c.routes.size(); ++i) {
+    const RouteAuth& auth = c.routes[i].auth;
+    const std::string key = "routes[" + std::to_string(i) + "].auth";
+    if (!auth.realm.empty() && auth.users.empty())
+      return config_error(key + ".users", "needs at least one {username, password}");
+    if (auth.realm.empty() && !auth.users.empty())
+      return config_error(key + ".realm", "is required (the realm of the challenge)");
+    if (auth.realm.find('"') != std::string::npos)
+      return config_error(key + ".realm", "must not hold '\"'");
+    for (std::size_t u = 0; u < auth.users.size(); ++u)
+      for (std::size_t v = 0; v < u; ++v)
+        if (auth.users[u].username == auth.users[v].username)
+          return config_error(key + ".users[" + std::to_string(u) + "].username",
+                              "'" + auth.users[u].username + "' is given twice");
+  }
+  if (auto s = check_outbound(c.outbound); !s) return s.error();
   return Ok{};
 }
 

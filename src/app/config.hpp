@@ -24,12 +24,41 @@ struct RouteMatch {
   std::string user_regex_text, to_user_regex_text;  // the regexes as written (to compare)
 };
 
+// routes[].auth: callers must answer a 407 digest challenge with one of these users.
+struct RouteAuthUser {
+  std::string username;
+  std::string password;      // never logged; from password_env when that is given
+  std::string password_env;  // environment variable holding the password (read at load)
+};
+struct RouteAuth {
+  std::string realm;         // empty: no authentication on this route
+  std::vector<RouteAuthUser> users;
+  bool required() const { return !realm.empty(); }
+};
+
 struct Route {
   std::string name;        // for logs: "routes[0]" unless given
   RouteMatch match;
   std::string swml;        // file path or http(s) URL
   std::string fallback;    // URL tried when `swml` (a URL) cannot be fetched
   Value params = Value::object();
+  RouteAuth auth;          // routes[].auth: digest authentication of the caller
+};
+
+// outbound: where connect's legs may go and how fast (docs/configuration.md, "Toll fraud"
+// in docs/operations.md). Checked by OutboundPolicy (outbound_policy.hpp).
+struct OutboundConfig {
+  std::string gateway_uri;       // sip:/sips: URI phone numbers are sent through; empty: none
+  std::string gateway_username;  // digest credentials for the gateway's challenges
+  std::string gateway_password;  // never logged
+  std::string gateway_from;      // caller number (or URI) of calls through the gateway
+  // Rules: E.164 prefixes ("+44") and SIP domains ("pbx.example.com", "*.example.com").
+  // Not given (nullopt): the default of each list (outbound_policy.hpp); given, even empty:
+  // exactly these.
+  std::optional<std::vector<std::string>> allow, deny;
+  std::string country;           // "+1": the national numbers the default policy allows
+  int max_legs_per_call = 10;
+  double max_legs_per_second = 20;  // node-wide token bucket
 };
 
 struct Config {
@@ -55,6 +84,8 @@ struct Config {
   media::MediaConfig media;
 
   std::vector<Route> routes;
+
+  OutboundConfig outbound;
 
   // http
   double http_timeout = 10;

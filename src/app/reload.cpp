@@ -33,8 +33,15 @@ std::string route_text(const Route& r) {
       << (r.match.user_regex ? "~" + r.match.user_regex_text : "-") << '\n'
       << (r.match.to_user ? "=" + *r.match.to_user : "-") << '\n'
       << (r.match.to_user_regex ? "~" + r.match.to_user_regex_text : "-") << '\n'
-      << join(r.match.source) << '\0';
+      << join(r.match.source) << '\n'
+      << r.auth.realm << '\n';
+  for (const auto& u : r.auth.users) out << u.username << '\n' << u.password << '\n';
+  out << '\0';
   return out.str();
+}
+
+std::string rules_text(const std::optional<std::vector<std::string>>& rules) {
+  return rules ? "=" + join(*rules) : "-";
 }
 
 struct Key {
@@ -76,6 +83,18 @@ const std::vector<Key>& reloadable() {
       KEY("http.fetch_failure_code", http_fetch_failure_code),
       KEY("shutdown.drain_timeout", drain_timeout),
       KEY("shutdown.drain_min", drain_min),
+      // Each call takes the outbound policy of its snapshot; the legs/s bucket keeps its tokens.
+      KEY("outbound.gateway.uri", outbound.gateway_uri),
+      KEY("outbound.gateway.username", outbound.gateway_username),
+      KEY("outbound.gateway.password", outbound.gateway_password),
+      KEY("outbound.gateway.from", outbound.gateway_from),
+      Key{"outbound.allow", [](const Config& c) { return rules_text(c.outbound.allow); },
+          [](Config& to, const Config& from) { to.outbound.allow = from.outbound.allow; }},
+      Key{"outbound.deny", [](const Config& c) { return rules_text(c.outbound.deny); },
+          [](Config& to, const Config& from) { to.outbound.deny = from.outbound.deny; }},
+      KEY("outbound.country", outbound.country),
+      KEY("outbound.max_legs_per_call", outbound.max_legs_per_call),
+      KEY("outbound.max_legs_per_second", outbound.max_legs_per_second),
   };
   return keys;
 }

@@ -41,6 +41,19 @@ Result<std::shared_ptr<const RouteTable>> RouteTable::build(const Config& config
       return make_error(ErrorCode::element_invalid_value,
                         "config key '" + route.name + ".match.source': " + err);
   }
+  for (const auto& route : table->routes_) {
+    std::shared_ptr<sip::DigestAuth> auth;
+    if (route.auth.required()) {
+      std::vector<sip::DigestUser> users;
+      for (const auto& u : route.auth.users) users.push_back({u.username, u.password});
+      auto made = sip::DigestAuth::create(route.auth.realm, std::move(users));
+      if (!made)
+        return make_error(ErrorCode::element_invalid_value,
+                          "config key '" + route.name + ".auth': " + made.error().message);
+      auth = std::move(*made);
+    }
+    table->route_auth_.push_back(std::move(auth));
+  }
   return std::shared_ptr<const RouteTable>(std::move(table));
 }
 
@@ -64,6 +77,11 @@ const Route* RouteTable::match(std::string_view user_view, std::string_view to_u
 
 bool RouteTable::admits(const std::string& source_ip) const {
   return !sources_.restricts() || sources_.check(source_ip, source_ip).empty();
+}
+
+sip::DigestAuth* RouteTable::auth(const Route& route) const {
+  auto i = static_cast<std::size_t>(&route - routes_.data());
+  return i < route_auth_.size() ? route_auth_[i].get() : nullptr;
 }
 
 swml::DocumentPtr RouteTable::document(const Route& route) const {

@@ -12,6 +12,7 @@
 #include "config.hpp"
 #include "swmld/core/error.hpp"
 #include "swmld/http/host_policy.hpp"
+#include "swmld/sip/digest_auth.hpp"
 #include "swmld/swml/document.hpp"
 
 namespace swmld::app {
@@ -32,6 +33,9 @@ class RouteTable {
   bool admits(const std::string& source_ip) const;
   // The document of a file route (null for a URL route).
   swml::DocumentPtr document(const Route& route) const;
+  // routes[].auth of a route this table returned: null when the route needs none. The
+  // checker counts failures: use it on the SIP thread only.
+  sip::DigestAuth* auth(const Route& route) const;
 
   std::size_t size() const { return routes_.size(); }
   std::size_t documents() const { return documents_.size(); }
@@ -39,6 +43,7 @@ class RouteTable {
  private:
   std::vector<Route> routes_;
   std::vector<http::HostPolicy> route_sources_;         // routes_[i].match.source
+  std::vector<std::shared_ptr<sip::DigestAuth>> route_auth_;  // routes_[i].auth; null: none
   http::HostPolicy sources_;                            // limits.allow_sources
   std::map<std::string, swml::DocumentPtr> documents_;  // by path
 };

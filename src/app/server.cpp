@@ -27,6 +27,7 @@
 #include "document_fetcher.hpp"
 #include "engine_http.hpp"
 #include "metrics_server.hpp"
+#include "outbound_policy.hpp"
 #include "reload.hpp"
 #include "route_table.hpp"
 #include "sd_notify.hpp"
@@ -159,6 +160,8 @@ struct Snapshot {
   Config config;
   std::shared_ptr<const RouteTable> routes;
   std::shared_ptr<const engine::EngineConfig> engine;
+  // What connect may dial (outbound.*): for each call's OutboundDialer.
+  std::shared_ptr<const OutboundPolicy> outbound;
 };
 
 double unix_time() {
@@ -276,6 +279,7 @@ class Server::Impl {
     else
       spdlog::info("swmld listening on {} ({} route(s), {} engine thread(s))",
                    fmt::join(config_.sip_listen, ", "), config_.routes.size(), threads);
+    spdlog::info("outbound policy: {}", snapshot_->outbound->describe());
     metrics_.series("swmld_config_last_reload_success_timestamp_seconds") =
         static_cast<std::int64_t>(unix_time());
     ready_ = true;  // /readyz: 200 from now until SIGTERM
@@ -385,12 +389,18 @@ class Server::Impl {
     const std::size_t route_count = (*routes)->size();
     const std::size_t documents = (*routes)->documents();
     auto next = make_snapshot(plan.config, std::move(*routes));
+    auto next_outbound = next->outbound;
     swap_snapshot(std::move(next));
     const auto old_level = spdlog::get_level();
     const auto new_level = spdlog::level::from_str(plan.config.log_level);
     config_ = std::move(plan.config);
     for (const auto& key : plan.needs_restart)
       spdlog::warn("config reload: {} needs a restart; it keeps its running value", key);
+    for (const auto& key : plan.changed)
+      if (key.rfind("outbound.", 0) == 0) {
+        spdlog::info("outbound policy: {}", next_outbound->describe());
+        break;
+      }
     // The reload's own line shows at the more verbose of the two levels.
     if (new_level < old_level) spdlog::set_level(new_level);
     Value fields = Value::object();
@@ -443,7 +453,11 @@ class Server::Impl {
     engine->metrics = &metrics_;
     if (c.engine_mode == "sip_thread")
       engine->make_timer = [stack = stack_.get()] { return stack->make_timer(); };
-    return std::make_shared<const Snapshot>(Snapshot{c, std::move(routes), std::move(engine)});
+    // validate() has checked outbound.*: make() cannot fail here.
+    auto outbound = OutboundPolicy::make(c.outbound);
+    return std::make_shared<const Snapshot>(
+        Snapshot{c, std::move(routes), std::move(engine),
+                 std::make_shared<const OutboundPolicy>(outbound ? std::move(*outbound) : OutboundPolicy{})});
   }
 
   // Main thread: hands `next` to the SIP thread, which alone reads snapshot_, and waits until
@@ -496,6 +510,8 @@ class Server::Impl {
       metrics_.inc("swmld_calls_rejected_total", "reason=\"no_route\"");
       return;
     }
+    if (sip::DigestAuth* auth = snap->routes->auth(*route); auth && !authenticated(*auth, *leg, *route))
+      return;
     // The offer is negotiated before anything runs: nothing useful could run on a call
     // whose media we cannot answer.
     auto media = media_->open(in.remote_sdp, in.local_address);
@@ -551,6 +567,35 @@ class Server::Impl {
                                       });
   }
 
+  // SIP thread: routes[].auth. False when the INVITE was answered with a 407 challenge or
+  // a 403 (wrong credentials too often): the call goes no further.
+  bool authenticated(sip::DigestAuth& auth, sip::Leg& leg, const Route& route) {
+    const sip::IncomingCall& in = leg.info();
+    sip::DigestAuth::Verdict v = auth.check(in);
+    switch (v.outcome) {
+      case sip::DigestAuth::Outcome::accepted:
+        spdlog::debug("INVITE {} from {}: route {} authenticated user '{}'", in.sip_call_id,
+                      in.source_ip, route.name, v.username);
+        return true;
+      case sip::DigestAuth::Outcome::challenge:
+        if (v.failures > 0)
+          spdlog::warn("INVITE {} from {}: route {} digest authentication failed for user '{}' "
+                       "({}, attempt {}): challenged again",
+                       in.sip_call_id, in.source_ip, route.name, v.username, v.reason, v.failures);
+        leg.challenge(std::move(v.proxy_authenticate));
+        metrics_.inc("swmld_calls_rejected_total", "reason=\"auth_challenge\"");
+        return false;
+      case sip::DigestAuth::Outcome::forbidden:
+        spdlog::warn("INVITE {} from {}: route {} digest authentication failed for user '{}' "
+                     "({}, attempt {}): 403",
+                     in.sip_call_id, in.source_ip, route.name, v.username, v.reason, v.failures);
+        leg.reject(403);
+        metrics_.inc("swmld_calls_rejected_total", "reason=\"auth\"");
+        return false;
+    }
+    return false;
+  }
+
   void describe_metrics() {
     metrics_.describe("swmld_calls_total", "counter", "Calls admitted and routed.");
     metrics_.describe("swmld_calls_active", "gauge", "Calls in progress.");
@@ -559,6 +604,8 @@ class Server::Impl {
         "SIP calls the stack holds, ended ones included until their last transaction is over.");
     metrics_.describe("swmld_calls_ended_total", "counter", "Calls ended, by end reason.");
     metrics_.describe("swmld_calls_rejected_total", "counter", "INVITEs rejected at admission.");
+    metrics_.describe("swmld_outbound_legs_total", "counter",
+                      "Outbound legs (connect) dialled or refused, by result.");
     metrics_.describe("swmld_steps_total", "counter", "SWML steps run, by method and outcome.");
     metrics_.describe("swmld_script_warnings_total", "counter",
                       "Runtime errors a document went on after (SignalWire's script warnings), by code.");

@@ -37,6 +37,12 @@ IncomingCall copy_incoming(nua_t* nua, sip_t const* sip) {
   }
   if (sip->sip_to) call.to_uri = url_text(sip->sip_to->a_url);
   if (sip->sip_contact) call.contact_uri = url_text(sip->sip_contact->m_url);
+  for (sip_proxy_authorization_t const* h = sip->sip_proxy_authorization; h; h = h->au_next) {
+    char buf[2048];
+    issize_t n = msg_header_field_e(buf, sizeof buf, reinterpret_cast<msg_header_t const*>(h), 0);
+    if (n > 0 && static_cast<std::size_t>(n) < sizeof buf)
+      call.proxy_authorization.emplace_back(buf, static_cast<std::size_t>(n));
+  }
   for (sip_unknown_t const* h = sip->sip_unknown; h; h = h->un_next)
     if (h->un_name) call.headers.emplace_back(h->un_name, h->un_value ? h->un_value : "");
   if (sip->sip_payload && sip->sip_payload->pl_data &&

@@ -76,6 +76,12 @@ void LegImpl::reject(int code, int retry_after_s) {
   on_sip_thread([code, retry_after_s](LegImpl& leg) { leg.do_reject(code, retry_after_s); });
 }
 
+void LegImpl::challenge(std::string proxy_authenticate) {
+  on_sip_thread([value = std::move(proxy_authenticate)](LegImpl& leg) {
+    leg.do_reject(407, 0, value);
+  });
+}
+
 void LegImpl::bye() {
   on_sip_thread([](LegImpl& leg) { leg.do_bye(); });
 }
@@ -146,7 +152,7 @@ void LegImpl::do_answer_offer(const std::string& sdp) {
               TAG_END());
 }
 
-void LegImpl::do_reject(int code, int retry_after_s) {
+void LegImpl::do_reject(int code, int retry_after_s, const std::string& proxy_authenticate) {
   if (outbound_ || answered()) {  // outbound: CANCEL before the answer, BYE after it
     do_bye();
     return;
@@ -159,7 +165,10 @@ void LegImpl::do_reject(int code, int retry_after_s) {
   // nua_respond() keeps the phrase pointer: Sofia's own phrases are static.
   const char* text = sip_status_phrase(code);
   nua_respond(nh_, code, text ? text : "Rejected",
-              TAG_IF(retry_after_s > 0, SIPTAG_RETRY_AFTER_STR(retry.c_str())), TAG_END());
+              TAG_IF(retry_after_s > 0, SIPTAG_RETRY_AFTER_STR(retry.c_str())),
+              TAG_IF(!proxy_authenticate.empty(),
+                     SIPTAG_PROXY_AUTHENTICATE_STR(proxy_authenticate.c_str())),
+              TAG_END());
   transition(State::terminating);
 }
 

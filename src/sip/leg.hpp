@@ -43,6 +43,7 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
   void refer(call::ReferRequest request) override;
   void send_info_digits(std::string digits) override;
   const IncomingCall& info() const override { return info_; }
+  void challenge(std::string proxy_authenticate) override;
 
   // SIP thread: one nua event of this leg's handle.
   void on_event(nua_event_t event, int status, char const* phrase, nua_t* nua, sip_t const* sip,
@@ -67,7 +68,7 @@ class LegImpl final : public Leg, public std::enable_shared_from_this<LegImpl> {
   void do_progress(const std::string& sdp);
   void do_answer(const std::string& sdp);
   void do_answer_offer(const std::string& sdp);
-  void do_reject(int code, int retry_after_s);
+  void do_reject(int code, int retry_after_s, const std::string& proxy_authenticate = {});
   void do_bye();
   void do_refer(call::ReferRequest request);
   void do_info(const std::string& digits);

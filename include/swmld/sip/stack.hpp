@@ -86,6 +86,9 @@ struct IncomingCall {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string remote_sdp;  // the INVITE's SDP offer; empty for a late-offer INVITE
   std::string local_address;  // our address toward this caller: for the SDP c= and o= lines
+  // The INVITE's Proxy-Authorization values, in order, for routes[].auth (DigestAuth);
+  // never logged.
+  std::vector<std::string> proxy_authorization;
 };
 
 // One inbound call: the call contract's signalling side, implemented on the SIP thread.
@@ -99,6 +102,9 @@ struct IncomingCall {
 class Leg : public call::CallControl {
  public:
   virtual const IncomingCall& info() const = 0;  // any thread
+  // 407 Proxy Authentication Required with this Proxy-Authenticate value (DigestAuth's
+  // challenge), before answer; the leg then ends like after reject(). Any thread.
+  virtual void challenge(std::string proxy_authenticate) = 0;
 };
 
 // One outbound INVITE (connect), after the dialer's toll-fraud check and gateway mapping.

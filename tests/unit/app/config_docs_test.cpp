@@ -271,7 +271,8 @@ TEST(ConfigDocs, EachDocumentedTypeIsWhatTheParserReads) {
       {"string", {"abc", "[a]"}}, {"bool", {"true", "maybe"}},    {"integer", {"7", "1.5"}},
       {"number", {"1.5", "abc"}}, {"list", {"[a, b]", "{a: b}"}}, {"mapping", {"{a: b}", "[a]"}}};
   const std::map<std::string, std::string> right_for = {
-      {"routes[].fallback", "https://example.com/doc"}};  // checked as a URL when read
+      {"routes[].fallback", "https://example.com/doc"},  // checked as a URL when read
+      {"routes[].auth.users", "[{username: a, password: b}]"}};  // mappings of their own
   for (const auto& [key, row] : doc().rows) {
     auto it = samples.find(row.type);
     if (it == samples.end()) {
@@ -303,7 +304,8 @@ TEST(ConfigDocs, TheExampleConfigurationShowsTheDefaults) {
   ASSERT_TRUE(defaults.ok() && example.ok()) << (example ? "" : example.error().str());
   EXPECT_EQ(differences(*defaults, *example),
             (std::vector<std::string>{"callbacks.project_id", "callbacks.space_id", "envs",
-                                      "media.root", "routes"}));
+                                      "media.root", "outbound.country", "outbound.gateway.uri",
+                                      "routes"}));
 }
 
 }  // namespace

@@ -105,7 +105,11 @@ TEST(ReloadPlan, EveryReloadableKeyIsListed) {
                                       "logging.level", "envs",
                                       "refer.notify_timeout", "refer.referred_by", "sip.ring",
                                       "http.fetch_failure_code", "shutdown.drain_timeout",
-                                      "shutdown.drain_min"}));
+                                      "shutdown.drain_min", "outbound.gateway.uri",
+                                      "outbound.gateway.username", "outbound.gateway.password",
+                                      "outbound.gateway.from", "outbound.allow", "outbound.deny",
+                                      "outbound.country", "outbound.max_legs_per_call",
+                                      "outbound.max_legs_per_second"}));
 }
 
 TEST(RouteTable, MatchesInOrderAndLoadsEachDocumentOnce) {
