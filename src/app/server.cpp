@@ -27,6 +27,7 @@
 #include "document_fetcher.hpp"
 #include "engine_http.hpp"
 #include "metrics_server.hpp"
+#include "outbound_dialer.hpp"
 #include "outbound_policy.hpp"
 #include "reload.hpp"
 #include "route_table.hpp"
@@ -263,6 +264,12 @@ class Server::Impl {
     auto stack = sip::Stack::create(sc);
     if (!stack) return stack.error();
     stack_ = std::move(*stack);
+    // connect's outbound legs: node-wide rate limit and counter, then the SIP stack.
+    outbound_guard_ = std::make_shared<OutboundGuard>(
+        [stack = stack_.get()](sip::OutboundCall c, std::shared_ptr<call::Events> events) {
+          return stack->dial(std::move(c), std::move(events));
+        },
+        &metrics_);
     // Each call's strand: the SIP thread itself, or a new strand of the engine threads.
     if (on_sip_thread) {
       new_call_executor_ = [executor = stack_->executor()] { return executor; };
@@ -550,6 +557,8 @@ class Server::Impl {
     ports.open_media = [media = media_.get(), address = in.local_address]() {
       return media->open("", address);
     };
+    ports.dialer = std::make_shared<OutboundDialer>(snap->outbound, outbound_guard_,
+                                                    DialingCall{std::string(user_of(in.from_uri)), in.local_address});
     ++active_;
     metrics_.inc("swmld_calls_total");
     std::string ctx = setup.log_context;
@@ -723,6 +732,7 @@ class Server::Impl {
   std::shared_ptr<CallbackPoster> callbacks_;
   std::unique_ptr<media::Service> media_;  // its audio fetches go through *http_
   std::unique_ptr<sip::Stack> stack_;
+  std::shared_ptr<OutboundGuard> outbound_guard_;  // dials through *stack_
   std::atomic<int> active_{0};
   std::atomic<bool> draining_{false};
   std::atomic<bool> ready_{false};  // the SIP stack listens with its configuration loaded

@@ -410,7 +410,8 @@ class SimDialer final : public call::Dialer {
   SimDialer(ActionLog& log, std::vector<ConnectOutcome> outcomes)
       : log_(log), outcomes_(std::move(outcomes)) {}
   call::Dialed dial(call::DialRequest r, std::shared_ptr<call::Events> events) override {
-    Value v = {{"action", "dial"}, {"to", r.to}, {"from", r.from}};
+    Value v = {{"action", "dial"}, {"to", r.to}};
+    if (!r.from.empty()) v["from"] = r.from;
     if (!r.from_name.empty()) v["from_name"] = r.from_name;
     if (!r.headers.empty()) {
       Value h = Value::array();

@@ -278,7 +278,7 @@ void Connect::dial(Attempt& a) {
   }
   call::DialRequest req;
   req.to = a.dest.to;
-  req.from = get_string(p, "from", caller_of(c_));
+  req.from = get_string(p, "from");  // empty: the dialer's (gateway number, else the caller's)
   req.from_name = get_string(p, "from_name");
   req.headers = headers_of(p.value("headers", Value()));
   req.local_sdp = std::move(*offer);
