@@ -357,6 +357,25 @@ TEST(MediaBridge, LegsOnDifferentMediaThreadsRelayThroughTheQueue) {
   for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(at_b[i].payload()[7], i);
 }
 
+TEST(MediaBridge, EachLegLatchesOntoWhereItsFarEndsRtpComesFrom) {
+  Bridged call;
+  Peer nat_a, nat_b;  // what the SDPs name is not where the RTP comes from (NAT)
+  nat_b.send_audio(call.port_b, 0, 1, 160, 160, 0x32);  // B latches onto nat_b
+  auto first = call.peer_a.drain(200ms);  // A has not latched yet: to A's SDP address
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].payload()[0], 0x32);
+  nat_a.send_audio(call.port_a, 0, 1, 160, 160, 0x31);  // A latches onto nat_a
+  auto at_b = nat_b.drain(200ms);
+  ASSERT_EQ(at_b.size(), 1u);
+  EXPECT_EQ(at_b[0].payload()[0], 0x31);
+  nat_b.send_audio(call.port_b, 0, 2, 320, 160, 0x33);
+  auto at_a = nat_a.drain(200ms);
+  ASSERT_EQ(at_a.size(), 1u);
+  EXPECT_EQ(at_a[0].payload()[0], 0x33);
+  EXPECT_TRUE(call.peer_a.drain(50ms).empty());
+  EXPECT_TRUE(call.peer_b.drain(50ms).empty());
+}
+
 TEST(MediaBridge, ALegWithoutAPortYetCannotBeBridged) {
   auto s = Service::start(test_config(), nullptr);
   ASSERT_TRUE(s.ok());
