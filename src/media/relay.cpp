@@ -22,8 +22,12 @@ constexpr std::int32_t kBackwardRestart = 8000;
 
 // ---- RelayLink ----------------------------------------------------------------------------
 
-RelayLink::RelayLink(std::weak_ptr<Stream> target, MediaThread& target_thread, bool same_thread)
-    : target_(std::move(target)), thread_(target_thread), same_thread_(same_thread) {}
+RelayLink::RelayLink(std::weak_ptr<Stream> target, MediaThread& target_thread, bool same_thread,
+                     std::atomic<std::uint64_t>& overflow_counter)
+    : target_(std::move(target)),
+      thread_(target_thread),
+      same_thread_(same_thread),
+      overflow_counter_(overflow_counter) {}
 
 void RelayLink::deliver(const RelayPacket& packet) {
   if (!open()) return;
@@ -38,6 +42,7 @@ void RelayLink::deliver(const RelayPacket& packet) {
       head_ = (head_ + 1) % kCapacity;
       --count_;
       dropped_.fetch_add(1, std::memory_order_relaxed);
+      overflow_counter_.fetch_add(1, std::memory_order_relaxed);
     }
     ring_[(head_ + count_) % kCapacity] = packet;
     ++count_;

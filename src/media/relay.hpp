@@ -43,7 +43,8 @@ class RelayLink : public std::enable_shared_from_this<RelayLink> {
  public:
   static constexpr std::size_t kCapacity = 16;  // 320 ms of 20 ms packets
 
-  RelayLink(std::weak_ptr<Stream> target, MediaThread& target_thread, bool same_thread);
+  RelayLink(std::weak_ptr<Stream> target, MediaThread& target_thread, bool same_thread,
+            std::atomic<std::uint64_t>& overflow_counter);
   void close() { open_.store(false, std::memory_order_release); }
   bool open() const { return open_.load(std::memory_order_acquire); }
   void deliver(const RelayPacket& packet);  // the receiving stream's media thread
@@ -55,6 +56,7 @@ class RelayLink : public std::enable_shared_from_this<RelayLink> {
   std::weak_ptr<Stream> target_;
   MediaThread& thread_;
   const bool same_thread_;
+  std::atomic<std::uint64_t>& overflow_counter_;
   std::atomic<bool> open_{true};
   std::atomic<std::uint64_t> dropped_{0};
   std::mutex mu_;  // guards the ring (producer and consumer threads, never held while sending)

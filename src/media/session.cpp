@@ -250,8 +250,9 @@ Status Session::bridge(call::MediaControl& other) {
   unbridge();
   peer->unbridge();
   const bool same_thread = thread_ == peer->thread_;
-  relay_out_ = std::make_shared<RelayLink>(peer->stream_, *peer->thread_, same_thread);
-  relay_in_ = std::make_shared<RelayLink>(stream_, *thread_, same_thread);
+  auto& overflow = core_->counters.relay_overflow;
+  relay_out_ = std::make_shared<RelayLink>(peer->stream_, *peer->thread_, same_thread, overflow);
+  relay_in_ = std::make_shared<RelayLink>(stream_, *thread_, same_thread, overflow);
   peer->relay_out_ = relay_in_;
   peer->relay_in_ = relay_out_;
   bridged_ = peer;

@@ -531,7 +531,9 @@ void Stream::relay_in(const RelayLink* from, const RelayPacket& packet) {
   // Either way the relay starts a new talkspurt when it resumes.
   if (playback_ || sending_digits_ || !params_.send || !sendable(params_.remote))
     return relay_.restart();
+  const auto late = relay_.late();
   relay_.push(packet, {params_.law, params_.ptime_ms, params_.te_payload_type >= 0}, *this);
+  if (relay_.late() != late) counters_.relay_late.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Stream::start_after_relayed() {
@@ -570,6 +572,7 @@ void Stream::send_relayed(const Frame& frame) {
     ++counters_.send_errors;
   else
     counters_.packets_sent.fetch_add(1, std::memory_order_relaxed);
+  counters_.relayed.fetch_add(1, std::memory_order_relaxed);
   // What this leg sent so far: the end of the newest packet (an event's: its duration).
   std::uint32_t end = frame.timestamp + static_cast<std::uint32_t>(frame.payload.size());
   if (frame.event && frame.payload.size() >= rtp::kEventSize)

@@ -212,6 +212,10 @@ TEST(MediaBridge, WhatOneLegReceivesLeavesTheOtherAsItsOwnContinuousStream) {
   auto at_a = call.peer_a.drain();
   ASSERT_EQ(at_a.size(), 10u);
   expect_continuous(at_a, call.port_a, 160, "B->A");
+  auto stats = call.service->stats();
+  EXPECT_EQ(stats.packets_relayed, 60u);
+  EXPECT_EQ(stats.relay_dropped_late, 0u);
+  EXPECT_EQ(stats.relay_dropped_overflow, 0u);
 }
 
 TEST(MediaBridge, PcmuInLeavesAsPcmaRepacketisedFromTwentyToThirtyMs) {
