@@ -635,6 +635,12 @@ class Server::Impl {
         "Datagrams received on RTP ports and dropped, by reason (not_rtp, payload_type, keys).");
     for (const char* r : {"not_rtp", "payload_type", "keys"})
       metrics_.series("swmld_rtp_dropped_total", fmt::format("reason=\"{}\"", r));
+    metrics_.describe("swmld_rtp_relayed_total", "counter",
+                      "RTP packets sent by a bridged leg as relayed from the other leg.");
+    metrics_.describe("swmld_rtp_relay_dropped_total", "counter",
+                      "Relayed RTP packets dropped, by reason (late, overflow).");
+    for (const char* r : {"late", "overflow"})
+      metrics_.series("swmld_rtp_relay_dropped_total", fmt::format("reason=\"{}\"", r));
     metrics_.describe("swmld_rtp_late_ticks_total", "counter",
                       "Media ticks that started more than 5 ms late.");
     metrics_.describe("swmld_audio_cache_bytes", "gauge", "Decoded audio held in the cache.");
@@ -688,6 +694,11 @@ class Server::Impl {
           n(m.dropped_payload_type);
       metrics_.series("swmld_rtp_dropped_total", "reason=\"keys\"") = n(m.dropped_keys);
       metrics_.series("swmld_rtp_late_ticks_total") = n(m.late_ticks);
+      metrics_.series("swmld_rtp_relayed_total") = n(m.packets_relayed);
+      metrics_.series("swmld_rtp_relay_dropped_total", "reason=\"late\"") =
+          n(m.relay_dropped_late);
+      metrics_.series("swmld_rtp_relay_dropped_total", "reason=\"overflow\"") =
+          n(m.relay_dropped_overflow);
       metrics_.series("swmld_audio_cache_bytes") = n(m.cache_bytes);
       metrics_.series("swmld_audio_cache_total", "result=\"hit\"") = n(m.cache_hits);
       metrics_.series("swmld_audio_cache_total", "result=\"miss\"") = n(m.cache_misses);

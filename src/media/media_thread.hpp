@@ -43,6 +43,11 @@ struct MediaCounters {
   std::atomic<std::uint64_t> dropped_payload_type{0};
   std::atomic<std::uint64_t> dropped_keys{0};
   std::atomic<std::uint64_t> send_errors{0};
+  // Bridging: packets sent as relayed; relayed packets dropped as late (older than the last
+  // one of their source) or because the other leg's thread was behind (its queue full).
+  std::atomic<std::uint64_t> relayed{0};
+  std::atomic<std::uint64_t> relay_late{0};
+  std::atomic<std::uint64_t> relay_overflow{0};
   std::atomic<std::uint64_t> late_ticks{0};
 };
 

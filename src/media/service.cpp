@@ -43,6 +43,9 @@ class ServiceImpl final : public Service {
     s.dropped_payload_type = m.dropped_payload_type.load();
     s.dropped_keys = m.dropped_keys.load();
     s.late_ticks = m.late_ticks.load();
+    s.packets_relayed = m.relayed.load();
+    s.relay_dropped_late = m.relay_late.load();
+    s.relay_dropped_overflow = m.relay_overflow.load();
     const AudioCache& cache = core_->loader.cache();
     s.cache_bytes = cache.bytes();
     s.cache_entries = cache.entries();

@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "core.hpp"
+#include "relay.hpp"
 #include "stream.hpp"
 
 namespace swmld::media {
@@ -230,9 +232,52 @@ void Session::send_digits(const std::string& digits, std::function<void(std::str
 
 void Session::close() {
   if (closed_) return;
+  unbridge();
   closed_ = true;
   if (stream_) thread_->run([s = std::move(stream_)] { s->close(); });
   stream_.reset();
+}
+
+Status Session::bridge(call::MediaControl& other) {
+  auto* peer = dynamic_cast<Session*>(&other);
+  if (!peer || peer->core_ != core_)
+    return make_error(ErrorCode::internal_error, "bridge: not a session of this media service");
+  if (peer == this) return make_error(ErrorCode::internal_error, "bridge: a leg with itself");
+  if (closed_ || peer->closed_) return media_error("bridge: the call's media is closed");
+  if (!stream_ || !peer->stream_)
+    return media_error("bridge: a leg has no RTP port yet (local_sdp() not called)");
+  if (bridged_ == peer) return Ok{};
+  unbridge();
+  peer->unbridge();
+  const bool same_thread = thread_ == peer->thread_;
+  auto& overflow = core_->counters.relay_overflow;
+  relay_out_ = std::make_shared<RelayLink>(peer->stream_, *peer->thread_, same_thread, overflow);
+  relay_in_ = std::make_shared<RelayLink>(stream_, *thread_, same_thread, overflow);
+  peer->relay_out_ = relay_in_;
+  peer->relay_in_ = relay_out_;
+  bridged_ = peer;
+  peer->bridged_ = this;
+  thread_->run([s = stream_, out = relay_out_, in = relay_in_] { s->bridge(out, in); });
+  peer->thread_->run([s = peer->stream_, out = peer->relay_out_, in = peer->relay_in_] {
+    s->bridge(out, in);
+  });
+  return Ok{};
+}
+
+void Session::unbridge() {
+  if (!bridged_) return;
+  Session* peer = std::exchange(bridged_, nullptr);
+  peer->bridged_ = nullptr;
+  // Closed now, on this strand: nothing is relayed from here on, whatever the media threads
+  // still have queued; the streams then drop the links on their threads.
+  relay_out_->close();
+  relay_in_->close();
+  relay_out_.reset();
+  relay_in_.reset();
+  peer->relay_out_.reset();
+  peer->relay_in_.reset();
+  if (stream_) thread_->run([s = stream_] { s->unbridge(); });
+  if (peer->stream_) peer->thread_->run([s = peer->stream_] { s->unbridge(); });
 }
 
 }  // namespace swmld::media

@@ -14,6 +14,7 @@
 namespace swmld::media {
 
 class Core;
+class RelayLink;
 class Stream;
 
 class Session final : public call::MediaControl {
@@ -31,6 +32,9 @@ class Session final : public call::MediaControl {
   void stop() override;
   void send_digits(const std::string& digits, std::function<void(std::string)> done) override;
   void close() override;
+  // Both sessions of a bridge belong to one call: they are used on its strand only.
+  Status bridge(call::MediaControl& other) override;
+  void unbridge() override;
 
  private:
   Status open_stream();
@@ -45,6 +49,8 @@ class Session final : public call::MediaControl {
   class MediaThread* thread_ = nullptr;
   std::shared_ptr<call::Events> events_;
   bool closed_ = false;
+  Session* bridged_ = nullptr;  // the other leg while bridged (it points back here)
+  std::shared_ptr<RelayLink> relay_out_, relay_in_;  // what we receive -> it; it -> us
 };
 
 }  // namespace swmld::media

@@ -189,6 +189,7 @@ void Stream::close() {
   if (closed_) return;
   closed_ = true;
   log_dropped();
+  unbridge();
   finish_playback();
   finish_digits("the call ended");
   // The sockets stay open for the port's next call (PortPool): no wait pending, open to
@@ -280,7 +281,10 @@ std::size_t Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
     if (sending_digits_) {
       const rtp::DtmfStep& step = digits_[digit_step_++];
       if (step.kind == rtp::DtmfStep::Kind::event) {
-        if (step.new_event) event_timestamp_ = timestamp_;
+        if (step.new_event) {
+          start_after_relayed();
+          event_timestamp_ = timestamp_;
+        }
         h.payload_type = static_cast<std::uint8_t>(params_.te_payload_type);
         h.timestamp = event_timestamp_;
         h.marker = step.new_event;
@@ -290,11 +294,12 @@ std::size_t Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
       if (digit_step_ >= digits_.size()) finish_digits("");
     } else {
       Fill f = fill_audio(packet + rtp::kHeaderSize, samples);
-      if (f == Fill::nothing && setup_.idle_silence) {
+      if (f == Fill::nothing && setup_.idle_silence && !relay_in_) {
         std::memset(packet + rtp::kHeaderSize, g711_silence(params_.law), samples);
         f = Fill::audio;
       }
       if (f == Fill::audio) {
+        if (marker_) start_after_relayed();
         h.payload_type = params_.payload_type;
         h.timestamp = timestamp_;
         h.marker = marker_;
@@ -308,6 +313,8 @@ std::size_t Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
       sizes[count++] = rtp::kHeaderSize + payload_size;
       ++packets_sent_;
       octets_sent_ += static_cast<std::uint32_t>(payload_size);
+      sent_end_ = timestamp_ + samples;
+      relay_.restart();  // relayed audio resumes as a new talkspurt, after this one
     } else if (!sending_digits_) {
       marker_ = true;  // a gap: the next audio packet starts a talkspurt
     }
@@ -376,19 +383,37 @@ void Stream::receive() {
 }
 
 void Stream::read_ready() {
-  // One buffer per media thread: a stream reads only on its thread, and only here.
-  thread_local std::array<std::uint8_t, 2048> buffer;
-  constexpr int kBatch = 64;  // per turn: a flooding peer cannot hold the thread
-  for (int i = 0; i < kBatch && !closed_; ++i) {
-    boost::asio::ip::udp::endpoint sender;
-    auto len = static_cast<socklen_t>(sender.capacity());
-    ssize_t n = ::recvfrom(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT, sender.data(), &len);
+  // Buffers per media thread: a stream reads only on its thread, and only here. recvmmsg
+  // reads what waits in one system call; fewer than kVlen means the socket is drained, so
+  // the usual one packet per wake-up costs one call, not a second one that finds it empty.
+  constexpr unsigned kVlen = 8;
+  constexpr int kTurns = 8;  // 64 a turn: a flooding peer cannot hold the thread
+  thread_local std::array<std::array<std::uint8_t, 2048>, kVlen> buffers;
+  thread_local std::array<boost::asio::ip::udp::endpoint, kVlen> senders;
+  std::array<iovec, kVlen> iov;
+  std::array<mmsghdr, kVlen> msgs;
+  for (int turn = 0; turn < kTurns && !closed_; ++turn) {
+    for (unsigned i = 0; i < kVlen; ++i) {
+      iov[i] = {buffers[i].data(), buffers[i].size()};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_name = senders[i].data();
+      msgs[i].msg_hdr.msg_namelen = static_cast<socklen_t>(senders[i].capacity());
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = ::recvmmsg(fd_, msgs.data(), kVlen, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return receive();  // drained
       continue;  // an ICMP error queued on the socket, say: the next one
     }
-    sender.resize(len);
-    on_packet({buffer.data(), static_cast<std::size_t>(n)}, sender);
+    for (int i = 0; i < n && !closed_; ++i) {
+      senders[i].resize(msgs[i].msg_hdr.msg_namelen);
+      on_packet({buffers[i].data(), msgs[i].msg_len}, senders[i]);
+    }
+    if (closed_) return;
+    // Drained (or an error after n packets: the next read returns it, the data behind it
+    // waits for the next packet to wake the stream).
+    if (n < static_cast<int>(kVlen)) return receive();
   }
   if (closed_) return;
   // More may wait: go on after what else the thread has to do (the socket is edge-triggered,
@@ -422,6 +447,7 @@ void Stream::on_packet(std::span<const std::uint8_t> data, const boost::asio::ip
     latched_ssrc_ = packet->header.ssrc;
     connect_to(from);
   }
+  if (relay_out_ && pt != 13) relay_out(*packet, static_cast<int>(pt) == params_.te_payload_type);
   if (static_cast<int>(pt) != params_.te_payload_type) return;
   auto event = rtp::parse_event(packet->payload);
   if (!event) return;
@@ -468,6 +494,93 @@ void Stream::receive_rtcp() {
       [self = shared_from_this()](boost::system::error_code, std::size_t) {
         if (!self->closed_) self->receive_rtcp();
       });
+}
+
+
+// ---- bridging: relayed packets in and out (relay.hpp) -------------------------------------
+
+void Stream::bridge(std::shared_ptr<RelayLink> out, std::shared_ptr<RelayLink> in) {
+  if (closed_) return;
+  relay_out_ = std::move(out);
+  relay_in_ = std::move(in);
+  relay_.restart();
+}
+
+void Stream::unbridge() {
+  relay_out_.reset();
+  relay_in_.reset();
+  relay_.restart();
+}
+
+void Stream::relay_out(const rtp::Packet& packet, bool event) {
+  if (packet.payload.size() > kMaxRelayPayload) return;  // longer than any ptime we negotiate
+  RelayPacket r;
+  r.kind = event ? RelayPacket::Kind::event : RelayPacket::Kind::audio;
+  r.law = params_.law;
+  r.marker = packet.header.marker;
+  r.size = static_cast<std::uint16_t>(packet.payload.size());
+  r.timestamp = packet.header.timestamp;
+  r.ssrc = packet.header.ssrc;
+  std::memcpy(r.payload.data(), packet.payload.data(), packet.payload.size());
+  relay_out_->deliver(r);
+}
+
+void Stream::relay_in(const RelayLink* from, const RelayPacket& packet) {
+  if (closed_ || !have_params_ || from != relay_in_.get()) return;  // unbridged since
+  // A play or digits of its own replace the relay toward this leg; on hold nothing is sent.
+  // Either way the relay starts a new talkspurt when it resumes.
+  if (playback_ || sending_digits_ || !params_.send || !sendable(params_.remote))
+    return relay_.restart();
+  const auto late = relay_.late();
+  relay_.push(packet, {params_.law, params_.ptime_ms, params_.te_payload_type >= 0}, *this);
+  if (relay_.late() != late) counters_.relay_late.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Stream::start_after_relayed() {
+  // Relayed packets follow the far end's clock, which may run ahead of ours: a talkspurt of
+  // our own starts after them, never inside them.
+  if (packets_sent_ > 0 && static_cast<std::int32_t>(timestamp_ - sent_end_) < 0)
+    timestamp_ = sent_end_;
+}
+
+std::uint32_t Stream::relay_start() {
+  std::uint32_t now = timestamp_;
+  if (next_due_ != Clock::time_point{}) {  // the packet clock runs: where it is now
+    auto ahead =
+        std::chrono::duration_cast<std::chrono::microseconds>(next_due_ - Clock::now()).count();
+    now = timestamp_ - static_cast<std::uint32_t>(ahead * 8 / 1000);
+  }
+  if (packets_sent_ > 0 && static_cast<std::int32_t>(now - sent_end_) < 0) now = sent_end_;
+  return now;
+}
+
+void Stream::send_relayed(const Frame& frame) {
+  std::array<std::uint8_t, kMaxPacket> packet;
+  rtp::Header h;
+  h.ssrc = ssrc_;
+  h.seq = seq_++;
+  h.timestamp = frame.timestamp;
+  h.marker = frame.marker;
+  h.payload_type = frame.event ? static_cast<std::uint8_t>(params_.te_payload_type)
+                               : params_.payload_type;
+  rtp::write_header(h, packet.data());
+  std::memcpy(packet.data() + rtp::kHeaderSize, frame.payload.data(), frame.payload.size());
+  const std::size_t size = rtp::kHeaderSize + frame.payload.size();
+  const sockaddr* to = connected_ ? nullptr : params_.remote.data();
+  const auto to_size = connected_ ? 0 : static_cast<socklen_t>(params_.remote.size());
+  if (::sendto(fd_, packet.data(), size, MSG_DONTWAIT, to, to_size) < 0)
+    ++counters_.send_errors;
+  else
+    counters_.packets_sent.fetch_add(1, std::memory_order_relaxed);
+  counters_.relayed.fetch_add(1, std::memory_order_relaxed);
+  // What this leg sent so far: the end of the newest packet (an event's: its duration).
+  std::uint32_t end = frame.timestamp + static_cast<std::uint32_t>(frame.payload.size());
+  if (frame.event && frame.payload.size() >= rtp::kEventSize)
+    end = frame.timestamp + (static_cast<std::uint32_t>(frame.payload[2]) << 8 | frame.payload[3]);
+  if (packets_sent_ == 0 || static_cast<std::int32_t>(end - sent_end_) > 0) sent_end_ = end;
+  ++packets_sent_;
+  octets_sent_ += static_cast<std::uint32_t>(frame.payload.size());
+  marker_ = true;  // a packet of our own after relayed ones starts a talkspurt
 }
 
 }  // namespace swmld::media

@@ -19,6 +19,7 @@
 
 #include "audio/clip.hpp"
 #include "audio/g711.hpp"
+#include "relay.hpp"
 #include "rtp/packet.hpp"
 #include "swmld/call/contract.hpp"
 
@@ -66,7 +67,7 @@ struct StreamSetup {
   std::string cname;  // RTCP CNAME
 };
 
-class Stream : public std::enable_shared_from_this<Stream> {
+class Stream : public std::enable_shared_from_this<Stream>, private RelaySink {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -85,6 +86,12 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void stop();  // ends playback and digits; their done callbacks run
   void send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(std::string)> done);
   void close();  // idempotent: sockets closed, port released, off the tick
+
+  // Bridging (relay.hpp): what this stream receives goes to `out`; what arrives through `in`
+  // is sent as this stream's own packets (unless it plays or sends digits itself).
+  void bridge(std::shared_ptr<RelayLink> out, std::shared_ptr<RelayLink> in);
+  void unbridge();
+  void relay_in(const RelayLink* from, const RelayPacket& packet);  // RelayLink only
 
   // The tick due at `tick` (woken at `now`): sends every packet due by `tick`. Returns the
   // packets sent (the thread counts them once per wake-up).
@@ -114,6 +121,11 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // from anyone else. disconnect() opens the socket to every source again.
   void connect_to(const boost::asio::ip::udp::endpoint& peer);
   void disconnect();
+  // Bridging: what arrived, on to the other leg; and RelaySink, sending what it relays.
+  void relay_out(const rtp::Packet& packet, bool event);
+  std::uint32_t relay_start() override;
+  void start_after_relayed();  // on_tick: our talkspurt's first timestamp
+  void send_relayed(const Frame& frame) override;
 
   // What on_tick() reads for every packet first, together: a tick walks a thousand streams.
   bool closed_ = false;
@@ -153,6 +165,12 @@ class Stream : public std::enable_shared_from_this<Stream> {
   boost::asio::ip::udp::endpoint sdp_remote_;
   std::array<std::uint64_t, kDroppedKinds> dropped_{};
   boost::asio::ip::udp::endpoint dropped_from_;  // the source of the last datagram dropped
+
+  // Bridging.
+  std::shared_ptr<RelayLink> relay_out_;  // where what this stream receives goes
+  std::shared_ptr<RelayLink> relay_in_;   // whose packets this stream sends
+  RelayTimeline relay_;
+  std::uint32_t sent_end_ = 0;  // the timestamp after the last packet sent (paced or relayed)
 };
 
 }  // namespace swmld::media

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 // spandsp's g711.h uses top_bit() and SPAN_DECLARE without including their headers:
 // telephony.h and bit_operations.h must come first.
@@ -33,6 +34,16 @@ void decode_g711(Law law, std::span<const std::uint8_t> in, std::int16_t* out) {
 
 std::uint8_t g711_silence(Law law) {
   return law == Law::ulaw ? 0xFF : 0xD5;
+}
+
+void transcode_g711(Law from, Law to, std::span<const std::uint8_t> in, std::uint8_t* out) {
+  if (from == to) {
+    if (out != in.data()) std::memmove(out, in.data(), in.size());
+  } else if (from == Law::ulaw) {
+    for (std::size_t i = 0; i < in.size(); ++i) out[i] = ulaw_to_alaw(in[i]);
+  } else {
+    for (std::size_t i = 0; i < in.size(); ++i) out[i] = alaw_to_ulaw(in[i]);
+  }
 }
 
 double gain_factor(double db) {
