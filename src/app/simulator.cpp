@@ -304,11 +304,20 @@ class SimMedia final : public call::MediaControl {
 struct ConnectOutcome {
   int final_code = 200;  // 0: rings until cancelled
   bool early_media = false;
+  std::string digits;    // "answered:1": keys the callee presses once answered (confirm)
 };
 
-Result<ConnectOutcome> parse_connect_outcome(const std::string& spec) {
-  if (spec == "answered") return ConnectOutcome{200, false};
-  if (spec == "early") return ConnectOutcome{200, true};
+Result<ConnectOutcome> parse_connect_outcome(const std::string& text) {
+  std::string spec = text.substr(0, text.find(':'));
+  std::string digits = text.find(':') == std::string::npos ? "" : text.substr(text.find(':') + 1);
+  if (!digits.empty() && spec != "answered" && spec != "early")
+    return make_error(ErrorCode::element_invalid_value,
+                      "--connect-outcome '" + text + "': only answered and early take :DIGITS");
+  if (digits.find_first_not_of("0123456789*#ABCD") != std::string::npos)
+    return make_error(ErrorCode::element_invalid_value,
+                      "--connect-outcome '" + text + "': digits are 0-9 * # A-D");
+  if (spec == "answered") return ConnectOutcome{200, false, digits};
+  if (spec == "early") return ConnectOutcome{200, true, digits};
   if (spec == "busy") return ConnectOutcome{486, false};
   if (spec == "declined") return ConnectOutcome{603, false};
   if (spec == "no_answer") return ConnectOutcome{0, false};
@@ -342,6 +351,7 @@ class SimOutboundLeg final : public call::CallControl {
       answered_ = true;
       events_->post(call::RemoteSdp{call::RemoteSdp::Kind::answer, "v=0\r\n"});
       events_->post(call::Answered{});
+      for (char d : o.digits) events_->post(call::Dtmf{d, call::DtmfSource::rfc4733});
     } else {
       ended_ = true;
       events_->post(call::Ended{call::EndCause::rejected, o.final_code, {}});
