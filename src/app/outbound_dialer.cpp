@@ -126,6 +126,14 @@ call::Dialed OutboundDialer::dial(call::DialRequest request, std::shared_ptr<cal
     out.password = config.gateway_password;
   }
   out.session_timeout_s = request.session_timeout_s;
+  // Redirects are checked as the destination was: a callee's 302 cannot lead to a number or
+  // domain the rules refuse. (The policy is immutable and shared: safe on the SIP thread.)
+  out.allow_redirect = [policy = policy_, country = config.country](const std::string& uri) {
+    Destination d = read_destination(uri, country);
+    if (d.kind != Destination::Kind::sip_uri) return std::string("not a SIP URI");
+    PolicyVerdict v = policy->check(d);
+    return v.allowed ? std::string() : v.detail;
+  };
   out.log_context = request.log_context;
 
   ++legs_;

@@ -217,8 +217,18 @@ bool LegImpl::follow_redirect(sip_t const* sip) {
   char buf[1024];
   issize_t n = url_e(buf, sizeof buf, next);
   if (n <= 0 || static_cast<std::size_t>(n) >= sizeof buf) return false;
+  std::string target(buf, static_cast<std::size_t>(n));
+  // A callee must not be able to redirect us where the toll-fraud rules forbid dialling.
+  if (out_.allow_redirect) {
+    std::string why = out_.allow_redirect(target);
+    if (!why.empty()) {
+      spdlog::warn("{}sip: outbound call {}: redirect to {} refused: {}", out_.log_context,
+                   info_.sip_call_id, target, why);
+      return false;
+    }
+  }
   ++redirects_;
-  target_.assign(buf, static_cast<std::size_t>(n));
+  target_ = std::move(target);
   spdlog::info("{}sip: outbound call {}: redirected ({}/{}) to {}", out_.log_context,
                info_.sip_call_id, redirects_, kMaxRedirects, target_);
   // A new INVITE on a new handle: the old one goes without telling us more.

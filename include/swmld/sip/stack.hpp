@@ -123,6 +123,9 @@ struct OutboundCall {
   // Min-SE is min(this, 90). 0: no session timer.
   int session_timeout_s = 0;
   std::string log_context;         // the dialling call's log prefix
+  // Asked (on the SIP thread) before a 3xx is followed to `uri`: an empty string allows it,
+  // else why not (the leg then ends rejected with the 3xx). Empty function: always allowed.
+  std::function<std::string(const std::string& uri)> allow_redirect;
 };
 
 class Stack {

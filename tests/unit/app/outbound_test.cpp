@@ -248,6 +248,18 @@ TEST(OutboundDialer, SipUrisAreDialledDirectlyWithoutTheGatewayCredentials) {
             (std::vector<std::pair<std::string, std::string>>{{"X-Team", "blue"}}));
 }
 
+TEST(OutboundDialer, RedirectTargetsAreCheckedByTheSameRules) {
+  Dialling d;
+  OutboundConfig c = us();
+  c.deny = std::vector<std::string>{"+1900", "evil.example.com"};
+  ASSERT_TRUE(d.dialer(c)->dial(to("sip:agent@pbx.example.org"), nullptr).leg);
+  ASSERT_EQ(d.sent.size(), 1u);
+  ASSERT_TRUE(d.sent[0].allow_redirect);
+  EXPECT_EQ(d.sent[0].allow_redirect("sip:agent2@pbx.example.org"), "");
+  EXPECT_NE(d.sent[0].allow_redirect("sip:x@evil.example.com"), "");
+  EXPECT_NE(d.sent[0].allow_redirect("sip:+19005550100@gw.example.com:5080"), "");
+}
+
 TEST(OutboundDialer, FromOfTheRequestWinsAndANumberBecomesAUri) {
   Dialling d;
   OutboundConfig c = us();

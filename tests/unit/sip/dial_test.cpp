@@ -374,6 +374,23 @@ TEST_F(Dial, RedirectIsFollowed) {
   EXPECT_TRUE(no_legs_left());
 }
 
+TEST_F(Dial, ARedirectTheDialerRefusesIsNotFollowed) {
+  Sipp first("uas_redirect", {"-key", "redirect_port", "9"});
+  auto events = std::make_shared<Recorder>();
+  auto call = call_to(first.uri());
+  std::string asked;
+  call.allow_redirect = [&asked](const std::string& uri) {
+    asked = uri;
+    return std::string("outbound.deny rule 'second'");
+  };
+  auto leg = stack_->dial(call, events);
+  ASSERT_TRUE(events->wait_for("ended")) << joined(events->lines());
+  EXPECT_EQ(joined(events->lines()), "ended rejected 302 Moved Temporarily");
+  EXPECT_NE(asked.find("sip:second@127.0.0.1:9"), std::string::npos) << asked;
+  EXPECT_EQ(first.wait(), 0) << first.errors();
+  EXPECT_TRUE(no_legs_left());
+}
+
 TEST_F(Dial, TheFourthRedirectIsRejected) {
   // Four callees, each redirecting to the next; the last one's 302 is one too many.
   Sipp fourth("uas_redirect", {"-key", "redirect_port", "9"});
