@@ -11,7 +11,7 @@ import signal
 import urllib.request
 
 import e2e
-from e2e import Swmld, case, run, sipp
+from e2e import SippUas, Swmld, case, run, sipp
 
 DOC_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
                         "operations.md")
@@ -116,6 +116,28 @@ def refer_result_table_lists_the_records_fields(workdir):
     assert fields == documented, (f"{DOC} refer_result table: add {sorted(fields - documented)}, "
                                   f"remove {sorted(documented - fields)} (record: {record})")
     assert record["result"] == "failed" and record["sipfrags"] == [486], record
+
+
+@case
+def connect_result_table_lists_the_records_fields(workdir):
+    busy = SippUas(workdir, "uas_connect_busy.xml", name="busy")
+    try:
+        doc = ("version: 1.0.0\nsections:\n  main:\n    - answer: {}\n"
+               f"    - connect: {{to: \"{busy.uri}\"}}\n    - hangup: {{}}\n")
+        with Swmld(workdir, [{"swml": "doc.yaml"}], documents={"doc.yaml": doc}) as s:
+            res = sipp(workdir, "uac_wait_bye.xml", s.port)
+            assert res.rc == 0, res.out
+            record = s.wait_event("connect_result")[0]
+        assert busy.result().rc == 0
+    finally:
+        busy.stop()
+    # A failed connect has every field (`reason` only when failed).
+    fields = set(record) - {"ts", "level", "event"}
+    documented = documented_fields("### The `connect_result` record")
+    assert fields == documented, (f"{DOC} connect_result table: add {sorted(fields - documented)}, "
+                                  f"remove {sorted(documented - fields)} (record: {record})")
+    assert record["result"] == "failed" and record["reason"] == "busy", record
+    assert record["destinations"][0]["sip_code"] == 486, record
 
 
 @case
