@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@ namespace swmld::media {
 
 class Core;
 class Stream;
+class Recording;
 
 class Session final : public call::MediaControl {
  public:
@@ -31,6 +33,9 @@ class Session final : public call::MediaControl {
   void stop() override;
   void send_digits(const std::string& digits, std::function<void(std::string)> done) override;
   void close() override;
+  std::uint64_t record(const call::RecordRequest& request,
+                       std::function<void(call::RecordResult)> done) override;
+  void stop_record(std::uint64_t id) override;
 
  private:
   Status open_stream();
@@ -45,6 +50,8 @@ class Session final : public call::MediaControl {
   class MediaThread* thread_ = nullptr;
   std::shared_ptr<call::Events> events_;
   bool closed_ = false;
+  std::map<std::uint64_t, std::weak_ptr<Recording>> recordings_;
+  std::uint64_t next_recording_ = 1;
 };
 
 }  // namespace swmld::media

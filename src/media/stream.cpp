@@ -185,10 +185,24 @@ void Stream::finish_digits(std::string error) {
   done(std::move(error));
 }
 
+void Stream::add_tap(std::shared_ptr<AudioTap> tap) {
+  if (closed_) return tap->on_close();
+  taps_.push_back(std::move(tap));
+}
+
+void Stream::remove_tap(const AudioTap* tap) {
+  std::erase_if(taps_, [tap](const auto& t) { return t.get() == tap; });
+}
+
+void Stream::tap_sent(const std::uint8_t* payload, std::size_t samples) {
+  std::erase_if(taps_, [&](const auto& t) { return !t->on_sent(payload, samples, params_.law); });
+}
+
 void Stream::close() {
   if (closed_) return;
   closed_ = true;
   log_dropped();
+  for (auto& t : std::exchange(taps_, {})) t->on_close();
   finish_playback();
   finish_digits("the call ended");
   // The sockets stay open for the port's next call (PortPool): no wait pending, open to
@@ -268,6 +282,7 @@ std::size_t Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
     next_due_ += behind * ptime;
     timestamp_ += static_cast<std::uint32_t>(behind) * samples;
     marker_ = true;
+    if (!taps_.empty()) tap_sent(nullptr, static_cast<std::size_t>(behind) * samples);
   }
   std::array<std::array<std::uint8_t, kMaxPacket>, kMaxBatch> packets;
   std::array<std::size_t, kMaxBatch> sizes{};
@@ -301,6 +316,8 @@ std::size_t Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
         payload_size = samples;
       }
     }
+    if (!taps_.empty())
+      tap_sent(payload_size == samples ? packet + rtp::kHeaderSize : nullptr, samples);
     if (payload_size > 0) {
       marker_ = false;
       h.seq = seq_++;
@@ -422,12 +439,17 @@ void Stream::on_packet(std::span<const std::uint8_t> data, const boost::asio::ip
     latched_ssrc_ = packet->header.ssrc;
     connect_to(from);
   }
-  if (static_cast<int>(pt) != params_.te_payload_type) return;
+  if (static_cast<int>(pt) != params_.te_payload_type) {
+    if (pt == params_.payload_type)
+      for (auto& t : taps_) t->on_received(packet->payload, params_.law);
+    return;
+  }
   auto event = rtp::parse_event(packet->payload);
   if (!event) return;
   auto digit = dtmf_.on_packet(packet->header.timestamp, *event);
   if (!digit || !events_) return;
   if (!key_rate_.take(Clock::now())) return drop(kKeys, from);
+  for (auto& t : taps_) t->on_digit(*digit);
   events_->post(call::Dtmf{*digit, call::DtmfSource::rfc4733});
 }
 

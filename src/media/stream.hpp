@@ -57,6 +57,20 @@ struct Playback {
   std::vector<std::string> errors;
 };
 
+// Sees a stream's audio on its media thread (a recording). Cheap and never blocking: it
+// runs inside the tick.
+class AudioTap {
+ public:
+  virtual ~AudioTap() = default;
+  // One packet slot of `samples` (or several skipped after a stall): what the stream sent,
+  // G.711 in `law`, or null when it sent no audio. False: the tap is done, drop it.
+  virtual bool on_sent(const std::uint8_t* payload, std::size_t samples, Law law) = 0;
+  // An audio packet from the far end (G.711 in `law`).
+  virtual void on_received(std::span<const std::uint8_t> payload, Law law) = 0;
+  virtual void on_digit(char digit) { (void)digit; }  // an RFC 4733 key from the far end
+  virtual void on_close() = 0;  // the stream closed; the tap is dropped after this
+};
+
 struct StreamSetup {
   boost::asio::ip::udp::socket rtp;
   std::optional<boost::asio::ip::udp::socket> rtcp;
@@ -85,6 +99,10 @@ class Stream : public std::enable_shared_from_this<Stream> {
   void stop();  // ends playback and digits; their done callbacks run
   void send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(std::string)> done);
   void close();  // idempotent: sockets closed, port released, off the tick
+  // Taps (recordings): added and removed on the media thread; a closed stream closes a new
+  // tap at once.
+  void add_tap(std::shared_ptr<AudioTap> tap);
+  void remove_tap(const AudioTap* tap);
 
   // The tick due at `tick` (woken at `now`): sends every packet due by `tick`. Returns the
   // packets sent (the thread counts them once per wake-up).
@@ -114,6 +132,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   // from anyone else. disconnect() opens the socket to every source again.
   void connect_to(const boost::asio::ip::udp::endpoint& peer);
   void disconnect();
+  void tap_sent(const std::uint8_t* payload, std::size_t samples);
 
   // What on_tick() reads for every packet first, together: a tick walks a thousand streams.
   bool closed_ = false;
@@ -153,6 +172,7 @@ class Stream : public std::enable_shared_from_this<Stream> {
   boost::asio::ip::udp::endpoint sdp_remote_;
   std::array<std::uint64_t, kDroppedKinds> dropped_{};
   boost::asio::ip::udp::endpoint dropped_from_;  // the source of the last datagram dropped
+  std::vector<std::shared_ptr<AudioTap>> taps_;
 };
 
 }  // namespace swmld::media
