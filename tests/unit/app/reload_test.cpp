@@ -103,7 +103,11 @@ TEST(ReloadPlan, EveryReloadableKeyIsListed) {
                                       "limits.expression_time_per_call", "limits.requests_per_call",
                                       "limits.allow_sources",
                                       "logging.level", "envs",
-                                      "refer.notify_timeout", "refer.referred_by", "sip.ring",
+                                      "refer.notify_timeout", "refer.referred_by", "recording.dir",
+                                      "recording.url", "recording.upload.url",
+                                      "recording.upload.method", "recording.upload.bearer_token",
+                                      "recording.upload.retries", "recording.upload.keep_local",
+                                      "sip.ring",
                                       "http.fetch_failure_code", "shutdown.drain_timeout",
                                       "shutdown.drain_min"}));
 }
