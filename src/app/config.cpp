@@ -321,16 +321,7 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
       TRY(r.read(u, "bearer_token", "recording.upload", c.recording_upload_bearer_token));
       TRY(r.read(u, "retries", "recording.upload", c.recording_upload_retries));
       TRY(r.read(u, "keep_local", "recording.upload", c.recording_upload_keep_local));
-      if (c.recording_upload_method != "PUT" && c.recording_upload_method != "POST")
-        return config_error("recording.upload.method", "must be PUT or POST", &u, file);
-      if (c.recording_upload_retries < 0 || c.recording_upload_retries > 20)
-        return config_error("recording.upload.retries", "must be 0 to 20", &u, file);
-      if (!c.recording_upload_url.empty() && c.recording_upload_url.rfind("http://", 0) != 0 &&
-          c.recording_upload_url.rfind("https://", 0) != 0)
-        return config_error("recording.upload.url", "must be an http:// or https:// URL", &u, file);
     }
-    if (c.recording_dir.empty())
-      return config_error("recording.dir", "must name a folder", &s, file);
   }
   if (auto s = root["logging"]) {
     TRY(r.known_keys(s, "logging"));
@@ -535,6 +526,14 @@ Status validate(const Config& c) {
   if (c.engine_mode != "sip_thread" && c.engine_mode != "threads")
     return config_error("engine.mode", "must be sip_thread or threads, got '" + c.engine_mode + "'");
   if (c.engine_threads < 0) return config_error("engine.threads", "must be >= 0");
+  if (c.recording_dir.empty()) return config_error("recording.dir", "must name a folder");
+  if (c.recording_upload_method != "PUT" && c.recording_upload_method != "POST")
+    return config_error("recording.upload.method", "must be PUT or POST");
+  if (c.recording_upload_retries < 0 || c.recording_upload_retries > 20)
+    return config_error("recording.upload.retries", "must be 0 to 20");
+  if (!c.recording_upload_url.empty() && c.recording_upload_url.rfind("http://", 0) != 0 &&
+      c.recording_upload_url.rfind("https://", 0) != 0)
+    return config_error("recording.upload.url", "must be an http:// or https:// URL");
   return Ok{};
 }
 

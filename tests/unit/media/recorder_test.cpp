@@ -24,8 +24,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+fs::path scratch_root() {
+  return fs::temp_directory_path() / ("swmld_recorder_test_" + std::to_string(::getpid()));
+}
+
 fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("swmld_recorder_test_" + std::to_string(::getpid())) / name;
+  fs::path p = scratch_root() / name;
   fs::remove_all(p);
   return p;
 }
@@ -87,6 +91,10 @@ double frequency(const Read& r, int channel, std::size_t from, std::size_t n) {
 
 class RecorderTest : public ::testing::Test {
  protected:
+  ~RecorderTest() override {
+    std::error_code ec;
+    fs::remove_all(scratch_root(), ec);
+  }
   // Starts a recording; result() waits for its done.
   std::shared_ptr<Recording> start(call::RecordRequest r) {
     auto rec = std::make_shared<Recording>(writer_, std::move(r),
@@ -145,6 +153,8 @@ TEST_F(RecorderTest, StereoHasWhatTheCallerSaidLeftAndWhatItHeardRight) {
   EXPECT_EQ(f.frames.size(), 16000u);
   EXPECT_NEAR(frequency(f, 0, 1000, 6000), 440, 5);
   EXPECT_NEAR(frequency(f, 1, 1000, 6000), 1000, 5);
+  // No longer counted once its `done` has returned (just after it set the result).
+  for (int i = 0; i < 500 && active_.load() != 0; ++i) std::this_thread::sleep_for(1ms);
   EXPECT_EQ(active_.load(), 0);
 }
 
