@@ -5,8 +5,13 @@
 #include <spdlog/spdlog.h>
 #include <speex/speex_preprocess.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <system_error>
@@ -34,6 +39,10 @@ RecordWriter::RecordWriter(int threads) {
   for (int i = 0; i < std::max(1, threads); ++i)
     threads_.emplace_back([this, i] {
       name_this_thread("swmld-record-" + std::to_string(i));
+      // Below the media threads: encoding (MP3 above all) must not delay a tick. A writer
+      // that falls behind is bounded (kMaxPendingChunks) and counted.
+      if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10) != 0)
+        spdlog::debug("record: the writer's priority stays as it is ({})", std::strerror(errno));
       run();
     });
 }
