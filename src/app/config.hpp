@@ -91,7 +91,7 @@ struct Config {
   // recording: where record/record_call files go, and the record_url template
   std::string recording_dir = "/var/lib/swmld/recordings";
   std::string recording_url;
-  std::string recording_upload_url;           // empty: recordings stay local
+  std::string recording_upload_url;  // empty: recordings stay local
   std::string recording_upload_method = "PUT";
   std::string recording_upload_bearer_token;  // never logged
   int recording_upload_retries = 4;

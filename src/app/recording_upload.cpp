@@ -27,7 +27,8 @@ engine::RecordingUploader make_recording_uploader(http::Client& client, UploadSe
     req.method = s.method;
     req.url = url;
     req.headers.emplace_back("Content-Type", content_type);
-    if (!s.bearer_token.empty()) req.headers.emplace_back("Authorization", "Bearer " + s.bearer_token);
+    if (!s.bearer_token.empty())
+      req.headers.emplace_back("Authorization", "Bearer " + s.bearer_token);
     http::SigningConfig signing{s.signing_secret, s.signature_header};
     if (!signing.secret.empty()) http::add_signature_headers(req.headers, signing, url, body);
     req.body = std::move(body);

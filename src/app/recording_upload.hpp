@@ -22,7 +22,7 @@ struct UploadSettings {
   int retries = 4;
   double backoff_initial_s = 1;
   double backoff_max_s = 30;
-  double timeout_s = 60;         // per attempt
+  double timeout_s = 60;  // per attempt
   bool keep_local = false;
   // Counts uploads under way (the server waits for them when it stops); may be null.
   std::shared_ptr<std::atomic<int>> in_flight;

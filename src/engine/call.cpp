@@ -538,9 +538,9 @@ void Call::post_callback(const std::string& url, const std::string& event_type, 
 std::function<void(Value)> Call::detached_callback(const std::string& url,
                                                    const std::string& event_type) {
   if (url.empty() || !ports_.events) return nullptr;
-  return [events = ports_.events, url, event_type, call_id = call_id_,
-          node_id = config_.node_id, project_id = config_.project_id,
-          space_id = config_.space_id, clock = config_.wall_clock](Value params) {
+  return [events = ports_.events, url, event_type, call_id = call_id_, node_id = config_.node_id,
+          project_id = config_.project_id, space_id = config_.space_id,
+          clock = config_.wall_clock](Value params) {
     Value p = Value::object();
     p["call_id"] = call_id;
     p["node_id"] = node_id;

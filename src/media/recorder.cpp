@@ -4,15 +4,14 @@
 #include <sndfile.h>
 #include <spdlog/spdlog.h>
 #include <speex/speex_preprocess.h>
-
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -100,13 +99,13 @@ struct Recording::Writer {
   bool opened = false;
   double elapsed_s = 0;
   bool finished = false;
-  std::uint64_t samples = 0;       // frames written
-  std::uint64_t speech_at = 0;     // sample count when speech was last heard
-  bool heard = false;              // any speech yet
+  std::uint64_t samples = 0;    // frames written
+  std::uint64_t speech_at = 0;  // sample count when speech was last heard
+  bool heard = false;           // any speech yet
   SpeexPreprocessState* vad = nullptr;
-  std::vector<std::int16_t> vad_buf;  // speak samples not yet a whole detector frame
-  std::vector<std::int16_t> out;      // interleaved frames to write
-  double min_energy = 0;              // mean square below which a frame is never speech
+  std::vector<std::int16_t> vad_buf;        // speak samples not yet a whole detector frame
+  std::vector<std::int16_t> out;            // interleaved frames to write
+  double min_energy = 0;                    // mean square below which a frame is never speech
   int prob_start = 35, prob_continue = 20;  // speech probability (%) to start, to go on
   bool was_speech = false;
 
@@ -119,7 +118,10 @@ struct Recording::Writer {
 Recording::Recording(RecordWriter& writer, call::RecordRequest request,
                      std::function<void(call::RecordResult)> done,
                      std::atomic<std::int64_t>& active)
-    : writer_(writer), request_(std::move(request)), active_(active), done_(std::move(done)),
+    : writer_(writer),
+      request_(std::move(request)),
+      active_(active),
+      done_(std::move(done)),
       w_(std::make_unique<Writer>()) {
   active_.fetch_add(1, std::memory_order_relaxed);
   current_.speak.reserve(kChunkSamples);
@@ -196,7 +198,8 @@ bool Recording::on_sent(const std::uint8_t* payload, std::size_t samples, Law la
     if (payload)
       decode_g711(law, {payload, n}, current_.listen.data() + at);
     else
-      std::fill(current_.listen.begin() + static_cast<std::ptrdiff_t>(at), current_.listen.end(), 0);
+      std::fill(current_.listen.begin() + static_cast<std::ptrdiff_t>(at), current_.listen.end(),
+                0);
     // What the leg said: received audio played out at the slot clock, after 40 ms buffered
     // (so that packets arriving a little late or early do not leave gaps).
     at = current_.speak.size();
@@ -242,7 +245,8 @@ void Recording::flush(bool end, std::string reason, char terminator) {
   Chunk c = std::move(current_);
   c.end = end;
   if (end && first_slot_ != std::chrono::steady_clock::time_point{})
-    c.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - first_slot_).count();
+    c.elapsed_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - first_slot_).count();
   c.end_reason = std::move(reason);
   c.terminator = terminator;
   current_ = Chunk{};
@@ -384,8 +388,7 @@ void Recording::finish(std::string end, std::string error, char terminator) {
     int rc = sf_close(w.file);
     w.file = nullptr;
     std::error_code ec;
-    if (rc != 0 && error.empty())
-      error = "closing " + w.part + " failed: " + sf_error_number(rc);
+    if (rc != 0 && error.empty()) error = "closing " + w.part + " failed: " + sf_error_number(rc);
     if (error.empty()) std::filesystem::rename(w.part, request_.path, ec);
     if (ec) error = "renaming " + w.part + " failed: " + ec.message();
     if (!error.empty()) {

@@ -91,9 +91,9 @@ class Recording final : public AudioTap, public std::enable_shared_from_this<Rec
 
   // Media thread.
   bool ended_ = false;
-  bool primed_ = false;              // enough received audio buffered to play it out
+  bool primed_ = false;  // enough received audio buffered to play it out
   std::chrono::steady_clock::time_point first_slot_{};
-  std::vector<std::int16_t> rx_;     // received samples not yet in a slot
+  std::vector<std::int16_t> rx_;  // received samples not yet in a slot
   Chunk current_;
 
   // Shared: the media thread pushes, the writer drains.

@@ -50,7 +50,8 @@ class ServiceImpl final : public Service {
     s.cache_misses = cache.misses();
     s.load_failures = core_->loader.failures();
     s.jobs_queued = core_->loader.jobs_queued();
-    s.recordings_active = static_cast<std::uint64_t>(std::max<std::int64_t>(0, core_->recordings_active.load()));
+    s.recordings_active =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, core_->recordings_active.load()));
     return s;
   }
 

@@ -55,7 +55,8 @@ ClipPtr beep_clip() {
   static const ClipPtr clip = [] {
     std::vector<std::int16_t> pcm(kSampleRate / 4);
     for (std::size_t i = 0; i < pcm.size(); ++i)
-      pcm[i] = static_cast<std::int16_t>(8200 * std::sin(2 * M_PI * 1000.0 * static_cast<double>(i) / kSampleRate));
+      pcm[i] = static_cast<std::int16_t>(
+          8200 * std::sin(2 * M_PI * 1000.0 * static_cast<double>(i) / kSampleRate));
     return make_clip(std::move(pcm));
   }();
   return clip;
@@ -273,8 +274,10 @@ std::uint64_t Session::record(const call::RecordRequest& request,
   beep->items.push_back(std::move(item));
   beep->done = [thread, weak = std::weak_ptr<Stream>(stream_), rec](std::string) {
     thread->run([weak, rec] {
-      if (auto s = weak.lock()) s->add_tap(rec);
-      else rec->on_close();
+      if (auto s = weak.lock())
+        s->add_tap(rec);
+      else
+        rec->on_close();
     });
   };
   thread->run([s = stream_, beep] { s->play(beep); });

@@ -152,9 +152,9 @@ struct RecordRequest {
   std::string path;
   std::string format = "wav";  // "wav" (PCM 16-bit, 8 kHz) or "mp3"
   Direction direction = Direction::speak;
-  bool stereo = false;         // left: speak, right: listen
-  bool beep = false;           // a short tone toward the leg first, not recorded
-  std::string terminators;     // RFC 4733 keys that end it (record_call; record watches all)
+  bool stereo = false;               // left: speak, right: listen
+  bool beep = false;                 // a short tone toward the leg first, not recorded
+  std::string terminators;           // RFC 4733 keys that end it (record_call; record watches all)
   double initial_timeout_s = 0;      // no speech this long from the start: no_input; 0: none
   double end_silence_timeout_s = 0;  // silence this long after speech ends it; 0: none
   double max_length_s = 0;           // 0: none
@@ -165,11 +165,11 @@ struct RecordResult {
   // Why it ended: "stopped" (stop_record, a terminator), "silence", "no_input",
   // "max_length", "hangup" (the leg's media closed), "error".
   std::string end;
-  std::string error;               // set when end is "error": what went wrong (for logs)
-  char terminator = 0;             // the key that ended it, if one did
-  std::uint64_t samples = 0;       // 8 kHz frames written
-  std::uint64_t dropped = 0;       // samples lost to a writer that fell behind
-  std::uint64_t bytes = 0;         // the file's size
+  std::string error;          // set when end is "error": what went wrong (for logs)
+  char terminator = 0;        // the key that ended it, if one did
+  std::uint64_t samples = 0;  // 8 kHz frames written
+  std::uint64_t dropped = 0;  // samples lost to a writer that fell behind
+  std::uint64_t bytes = 0;    // the file's size
   // Wall-clock time from the recording's first packet slot to its stop on the media thread
   // (0 when the writer ended it: a timeout, max_length, an error): samples / 8000 should
   // match it within a slot, or audio was lost or invented.

@@ -25,9 +25,12 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 std::string direction_name(call::RecordRequest::Direction d) {
   switch (d) {
-    case call::RecordRequest::Direction::speak: return "speak";
-    case call::RecordRequest::Direction::listen: return "listen";
-    case call::RecordRequest::Direction::both: return "both";
+    case call::RecordRequest::Direction::speak:
+      return "speak";
+    case call::RecordRequest::Direction::listen:
+      return "listen";
+    case call::RecordRequest::Direction::both:
+      return "both";
   }
   return "both";
 }
@@ -172,8 +175,11 @@ asio::awaitable<Flow> record(Call& c, const swml::Step& step) {
   auto slot = std::make_shared<std::optional<call::RecordResult>>();
   auto to_step = c.completion(slot);
   auto post = c.detached_callback(s.status_url, "calling.call.record");
-  Value fixed = {{"control_id", s.control_id}, {"url", s.url}, {"recording_id", s.control_id},
-                 {"start_time", start_time}, {"record", {{"audio", audio}}}};
+  Value fixed = {{"control_id", s.control_id},
+                 {"url", s.url},
+                 {"recording_id", s.control_id},
+                 {"start_time", start_time},
+                 {"record", {{"audio", audio}}}};
   auto done = [to_step, post, fixed, clock = c.config().wall_clock](call::RecordResult r) {
     if (post) {
       Value p = fixed;
@@ -181,9 +187,11 @@ asio::awaitable<Flow> record(Call& c, const swml::Step& step) {
       p["duration"] = r.duration_s();
       p["size"] = r.bytes;
       using namespace std::chrono;
-      p["end_time"] = clock ? clock()
-                            : static_cast<double>(duration_cast<microseconds>(
-                                  system_clock::now().time_since_epoch()).count()) / 1e6;
+      p["end_time"] =
+          clock ? clock()
+                : static_cast<double>(
+                      duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()) /
+                      1e6;
       post(std::move(p));
     }
     to_step(std::move(r));

@@ -48,15 +48,16 @@ asio::awaitable<Flow> record_call(Call& c, const swml::Step& step) {
   auto post = c.detached_callback(s.status_url, "calling.call.record");
   auto done = [to_call, post, control_id = s.control_id, url = s.url, format = s.request.format,
                context = c.log_context()](call::RecordResult r) {
-    spdlog::log(r.end == "error" ? spdlog::level::warn : spdlog::level::info,
-                "{} record_call: {} {}: {:.3f} s ({} samples, {} dropped, {:.3f} s elapsed), {} bytes{}",
-                context, control_id, r.end, r.duration_s(), r.samples, r.dropped, r.elapsed_s,
-                r.bytes, r.error.empty() ? std::string() : "; " + r.error);
+    spdlog::log(
+        r.end == "error" ? spdlog::level::warn : spdlog::level::info,
+        "{} record_call: {} {}: {:.3f} s ({} samples, {} dropped, {:.3f} s elapsed), {} bytes{}",
+        context, control_id, r.end, r.duration_s(), r.samples, r.dropped, r.elapsed_s, r.bytes,
+        r.error.empty() ? std::string() : "; " + r.error);
     if (post) {
       Value p = {{"control_id", control_id}, {"state", record_state(r)}};
       if (r.end != "error")
-        p["record"] = {{"url", url}, {"duration", r.duration_s()}, {"size", r.bytes},
-                       {"format", format}};
+        p["record"] = {
+            {"url", url}, {"duration", r.duration_s()}, {"size", r.bytes}, {"format", format}};
       post(std::move(p));
     }
     to_call(std::move(r));

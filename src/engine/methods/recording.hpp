@@ -11,7 +11,7 @@ namespace swmld::engine::methods {
 struct RecordSettings {
   call::RecordRequest request;
   std::string control_id;
-  std::string url;  // record_url / record_call_url
+  std::string url;         // record_url / record_call_url
   std::string upload_url;  // empty: no upload
   std::string status_url;
   std::string unsupported;  // a format or direction that cannot be recorded: why

@@ -2,6 +2,8 @@
 // (channels, samples, the audio itself), what ends it (stop, a terminator, silence after
 // speech, no speech, max_length, the stream closing) and how it fails (a folder that cannot
 // be made), with the file renamed from .part only when complete.
+#include "media/recorder.hpp"
+
 #include <gtest/gtest.h>
 #include <sndfile.h>
 #include <unistd.h>
@@ -16,7 +18,6 @@
 #include <vector>
 
 #include "media/audio/g711.hpp"
-#include "media/recorder.hpp"
 
 namespace swmld::media {
 namespace {
@@ -38,7 +39,8 @@ std::vector<std::uint8_t> ulaw_tone(double freq, std::size_t samples, std::size_
                                     double amp = 8000) {
   std::vector<std::int16_t> pcm(samples);
   for (std::size_t i = 0; i < samples; ++i)
-    pcm[i] = static_cast<std::int16_t>(amp * std::sin(2 * M_PI * freq * static_cast<double>(i + offset) / 8000));
+    pcm[i] = static_cast<std::int16_t>(
+        amp * std::sin(2 * M_PI * freq * static_cast<double>(i + offset) / 8000));
   std::vector<std::uint8_t> out(samples);
   encode_g711(Law::ulaw, pcm, out.data());
   return out;
@@ -97,9 +99,9 @@ class RecorderTest : public ::testing::Test {
   }
   // Starts a recording; result() waits for its done.
   std::shared_ptr<Recording> start(call::RecordRequest r) {
-    auto rec = std::make_shared<Recording>(writer_, std::move(r),
-                                           [this](call::RecordResult res) { promise_.set_value(res); },
-                                           active_);
+    auto rec = std::make_shared<Recording>(
+        writer_, std::move(r), [this](call::RecordResult res) { promise_.set_value(res); },
+        active_);
     rec->open();
     return rec;
   }
@@ -136,8 +138,9 @@ TEST_F(RecorderTest, StereoHasWhatTheCallerSaidLeftAndWhatItHeardRight) {
   r.stereo = true;
   r.direction = call::RecordRequest::Direction::both;
   auto rec = start(r);
-  slots(*rec, 1.0, [](int i) { return ulaw_tone(440, 160, 160 * i); },
-        [](int i) { return ulaw_tone(1000, 160, 160 * i); });
+  slots(
+      *rec, 1.0, [](int i) { return ulaw_tone(440, 160, 160 * i); },
+      [](int i) { return ulaw_tone(1000, 160, 160 * i); });
   EXPECT_FALSE(fs::exists(path));  // still being written: only the .part
   rec->stop("stopped");
   auto res = result();
@@ -181,8 +184,12 @@ TEST_F(RecorderTest, SilenceAfterSpeechEndsItAndNoSpeechIsNoInput) {
   r.initial_timeout_s = 3;
   auto rec = start(r);
   // 1.5 s of speech, then silence: ended by the writer about 1 s after the speech.
-  int ran = slots(*rec, 6, [](int i) { return i < 75 ? ulaw_vowel(160, 160 * i) : std::vector<std::uint8_t>(160, 0xFF); },
-                  none);
+  int ran = slots(
+      *rec, 6,
+      [](int i) {
+        return i < 75 ? ulaw_vowel(160, 160 * i) : std::vector<std::uint8_t>(160, 0xFF);
+      },
+      none);
   auto res = result();
   EXPECT_EQ(res.end, "silence");
   EXPECT_GE(res.duration_s(), 2.3);
@@ -206,7 +213,8 @@ TEST_F(RecorderTest, MaxLengthCutsItExactlyAndMp3IsWritten) {
   r.format = "mp3";
   r.max_length_s = 0.55;
   auto rec = start(r);
-  slots(*rec, 2, [](int i) { return ulaw_tone(440, 160, 160 * i); }, none);
+  slots(
+      *rec, 2, [](int i) { return ulaw_tone(440, 160, 160 * i); }, none);
   auto res = result();
   EXPECT_EQ(res.end, "max_length");
   EXPECT_EQ(res.samples, 4400u);
