@@ -610,6 +610,8 @@ class Server::Impl {
       metrics_.series("swmld_rtp_dropped_total", fmt::format("reason=\"{}\"", r));
     metrics_.describe("swmld_rtp_late_ticks_total", "counter",
                       "Media ticks that started more than 5 ms late.");
+    metrics_.describe("swmld_recordings_active", "gauge",
+                      "Recordings running or being finished (file closed, uploaded).");
     metrics_.describe("swmld_audio_cache_bytes", "gauge", "Decoded audio held in the cache.");
     metrics_.describe("swmld_audio_cache_total", "counter", "Audio cache lookups, by result.");
     metrics_.describe("swmld_audio_load_failures_total", "counter",
@@ -661,6 +663,7 @@ class Server::Impl {
           n(m.dropped_payload_type);
       metrics_.series("swmld_rtp_dropped_total", "reason=\"keys\"") = n(m.dropped_keys);
       metrics_.series("swmld_rtp_late_ticks_total") = n(m.late_ticks);
+      metrics_.series("swmld_recordings_active") = n(m.recordings_active);
       metrics_.series("swmld_audio_cache_bytes") = n(m.cache_bytes);
       metrics_.series("swmld_audio_cache_total", "result=\"hit\"") = n(m.cache_hits);
       metrics_.series("swmld_audio_cache_total", "result=\"miss\"") = n(m.cache_misses);

@@ -17,7 +17,7 @@ import threading
 import time
 import wave
 
-from e2e import HttpTestServer, Swmld, case, run, sipp
+from e2e import HttpTestServer, Swmld, case, free_rtp_range, run, sipp
 from rtp_peer import dominant_frequency, tone_pcm
 
 
@@ -66,6 +66,12 @@ def vowel_pcm(seconds, rate=8000):
     return out
 
 
+def settings(rec, **more):
+    """swmld's configuration sections: recordings under `rec`, RTP ports of their own (other
+    runs on the machine use the default range)."""
+    return dict({"recording": {"dir": rec}, "rtp": free_rtp_range(16)}, **more)
+
+
 def file_of(url):
     assert url.startswith("file://"), url
     return url[len("file://"):]
@@ -96,7 +102,7 @@ def record_captures_the_callers_tone_until_the_terminator(workdir):
         doc = RECORD_DOC % {"vars": http.url("/vars"), "record": json.dumps(
             {"status_url": http.url("/events"), "initial_timeout": 0, "end_silence_timeout": 0})}
         with Swmld(workdir, [{"swml": "d.yaml"}], documents={"d.yaml": doc},
-                   extra={"recording": {"dir": rec}}) as s:
+                   extra=settings(rec)) as s:
             from rtp_peer import RtpPeer
             with RtpPeer() as peer:
                 t, result = call_in_thread(workdir, s.port, peer)
@@ -136,7 +142,7 @@ def silence_after_speech_ends_an_mp3_recording_after_the_beep(workdir):
             {"status_url": http.url("/events"), "beep": True, "format": "mp3",
              "end_silence_timeout": 1, "initial_timeout": 3})}
         with Swmld(workdir, [{"swml": "d.yaml"}], documents={"d.yaml": doc},
-                   extra={"recording": {"dir": rec}}) as s:
+                   extra=settings(rec)) as s:
             from rtp_peer import RtpPeer, pcm_from_packets
             with RtpPeer() as peer:
                 t, result = call_in_thread(workdir, s.port, peer)
@@ -184,7 +190,7 @@ sections:
     - hangup
 """ % {"events": http.url("/events"), "vars": http.url("/vars")}
         with Swmld(workdir, [{"swml": "d.yaml"}], documents={"d.yaml": doc},
-                   extra={"recording": {"dir": os.path.join(workdir, "rec")}}) as s:
+                   extra=settings(os.path.join(workdir, "rec"))) as s:
             from rtp_peer import RtpPeer
             with RtpPeer() as peer:
                 t, result = call_in_thread(workdir, s.port, peer)
@@ -197,7 +203,7 @@ sections:
         assert no_input["state"] == "no_input" and no_input["duration"] == 1.0, no_input
         # The same call against a folder that cannot be made.
         with Swmld(workdir, [{"swml": "d.yaml"}], documents={"d.yaml": doc},
-                   extra={"recording": {"dir": os.path.join(blocker, "rec")}}) as s:
+                   extra=settings(os.path.join(blocker, "rec"))) as s:
             from rtp_peer import RtpPeer
             with RtpPeer() as peer:
                 t, result = call_in_thread(workdir, s.port, peer)
@@ -224,7 +230,7 @@ sections:
     - hangup
 """ % {"events": http.url("/events"), "vars": http.url("/vars")}
         with Swmld(workdir, [{"swml": "d.yaml"}], documents={"d.yaml": doc},
-                   extra={"recording": {"dir": rec}}) as s:
+                   extra=settings(rec)) as s:
             from rtp_peer import RtpPeer
             with RtpPeer() as peer:
                 t, result = call_in_thread(workdir, s.port, peer, "uac_refer_media.xml")
@@ -264,7 +270,8 @@ sections:
                 body: {url: "${record_call_url}", stop: "${stop_record_call_result}"}}
     - hangup
 """ % {"events": http.url("/events"), "vars": http.url("/vars")}
-        extra = {"recording": {"dir": rec, "url": "https://recordings.example.com/{path}",
+        extra = {"rtp": free_rtp_range(16),
+                 "recording": {"dir": rec, "url": "https://recordings.example.com/{path}",
                                "upload": {"url": http.url("/up?f={path}&id={control_id}"),
                                           "bearer_token": "tok-123", "retries": 2,
                                           "keep_local": True}},
@@ -318,7 +325,7 @@ sections:
     - hangup
 """ % http.url("/events")
         s = Swmld(workdir, [{"swml": "d.yaml"}], documents={"d.yaml": doc},
-                  extra={"recording": {"dir": rec}, "shutdown": {"drain_timeout": 1}})
+                  extra=settings(rec, shutdown={"drain_timeout": 1}))
         with s:
             from rtp_peer import RtpPeer
             with RtpPeer() as peer:

@@ -216,8 +216,10 @@ asio::awaitable<Flow> record(Call& c, const swml::Step& step) {
       break;
     }
   }
-  // The file is closed and renamed on the recorder's thread: wait for it (bounded).
-  co_await c.wait_until([&] { return slot->has_value(); }, std::chrono::seconds(10));
+  // The file is closed and renamed on the recorder's thread, then uploaded when configured:
+  // wait for it (bounded; an upload still retrying after that leaves record_result failed).
+  co_await c.wait_until([&] { return slot->has_value(); },
+                        std::chrono::seconds(s.upload_url.empty() ? 10 : 40));
   if (c.hung_up()) co_return Flow::end();
   const bool ok = slot->has_value() && (*slot)->end != "error" && (*slot)->end != "no_input";
   if (slot->has_value() && (*slot)->end == "error")

@@ -88,8 +88,11 @@ asio::awaitable<Flow> stop_record_call(Call& c, const swml::Step& step) {
   }
   auto result = it->second.result;
   if (call::MediaControl* media = c.inbound().media()) media->stop_record(it->second.id);
-  // The file is complete when this returns: a play of record_call_url may follow.
-  co_await c.wait_until([&] { return result->has_value(); }, std::chrono::seconds(10));
+  // The file is complete (and uploaded, when configured) when this returns: a play of
+  // record_call_url may follow. Bounded: an upload still retrying leaves the result failed.
+  const bool uploads = !c.config().recording_upload_url.empty() && c.config().upload_recording;
+  co_await c.wait_until([&] { return result->has_value(); },
+                        std::chrono::seconds(uploads ? 40 : 10));
   if (c.hung_up()) co_return Flow::end();
   bool ok = result->has_value() && (*result)->end != "error";
   if (result->has_value() && (*result)->end == "error")
