@@ -108,7 +108,7 @@ Result<RecordSettings> record_settings(Call& c, const Value& args, bool backgrou
   auto expand = [&](const std::string& tpl) {
     std::string u = replace_all(tpl, "{path}", rel);
     u = replace_all(u, "{call_id}", call_id);
-    u = replace_all(u, "{control_id}", s.control_id);
+    u = replace_all(u, "{control_id}", safe(s.control_id));  // from the document
     return replace_all(u, "{format}", r.format);
   };
   s.url = c.config().recording_url.empty() ? "file://" + r.path : expand(c.config().recording_url);
