@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--refer-outcome", sim.refer_outcomes,
                       "far end's answer to each REFER: 202:200, 202:486, 603, 202:timeout, "
                       "202:100,180,200, 202:terminated, 407, timeout (repeatable; last repeats)");
+  sim_cmd->add_option("--connect-outcome", sim.connect_outcomes,
+                      "what each destination a connect dials does, in dialling order: answered, "
+                      "early (183 with SDP, then 200), busy, declined, no_answer, error, or a "
+                      "status 300..699 (repeatable; last repeats)");
   sim_cmd->add_option("--http-fixture", sim.http_fixture,
                       "folder of HTTP answers: DIR/<host>/<path>, with optional siblings "
                       "<path>.status (the status code) and <path>.headers ('Name: value' lines; "

@@ -565,6 +565,10 @@ class Server::Impl {
     ports.http = engine_http_;
     ports.events = callbacks_;
     ports.fetcher = fetcher_;
+    // connect: each outbound leg's media, offered from our address toward this caller.
+    ports.open_media = [media = media_.get(), address = in.local_address]() {
+      return media->open("", address);
+    };
     ++active_;
     metrics_.inc("swmld_calls_total");
     std::string ctx = setup.log_context;
@@ -594,6 +598,8 @@ class Server::Impl {
     metrics_.describe("swmld_script_warnings_total", "counter",
                       "Runtime errors a document went on after (SignalWire's script warnings), by code.");
     metrics_.describe("swmld_refer_results_total", "counter", "sip_refer results.");
+    metrics_.describe("swmld_connect_results_total", "counter",
+                      "connect results (connected, failed), by connect_failed_reason.");
     metrics_.describe("swmld_callbacks_total", "counter", "Status callbacks, by outcome.");
     metrics_.describe("swmld_callbacks_pending", "gauge", "Status callbacks not yet delivered.");
     metrics_.describe("swmld_draining", "gauge", "1 after SIGTERM.");

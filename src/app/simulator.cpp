@@ -9,7 +9,10 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "document_fetcher.hpp"
@@ -286,6 +289,17 @@ class SimMedia final : public call::MediaControl {
       return finish(id, "stopped", std::move(done));
     }
   }
+  Status bridge(call::MediaControl&) override {
+    log_.write({{"action", "bridge"}});
+    bridged_ = true;
+    if (on_bridge) boost::asio::post(io_, on_bridge);
+    return Ok{};
+  }
+  std::function<void()> on_bridge;  // the simulated callee's answer to being bridged
+  void unbridge() override {
+    if (bridged_) log_.write({{"action", "unbridge"}});
+    bridged_ = false;
+  }
 
  private:
   void finish(std::uint64_t id, const char* end, std::function<void(call::RecordResult)> done) {
@@ -323,7 +337,149 @@ class SimMedia final : public call::MediaControl {
   ActionLog& log_;
   boost::asio::io_context& io_;
   bool realtime_;
+  bool bridged_ = false;
   std::shared_ptr<boost::asio::steady_timer> timer_;
+};
+
+// What a dialled destination does (--connect-outcome): "answered" (180, then 200; it hangs
+// up as soon as it is bridged), "early" (183 with SDP, then 200), "busy" (486), "declined"
+// (603), "no_answer" (180 and nothing more), "error" (500), or a final status 300..699.
+struct ConnectOutcome {
+  int final_code = 200;  // 0: rings until cancelled
+  bool early_media = false;
+};
+
+Result<ConnectOutcome> parse_connect_outcome(const std::string& spec) {
+  if (spec == "answered") return ConnectOutcome{200, false};
+  if (spec == "early") return ConnectOutcome{200, true};
+  if (spec == "busy") return ConnectOutcome{486, false};
+  if (spec == "declined") return ConnectOutcome{603, false};
+  if (spec == "no_answer") return ConnectOutcome{0, false};
+  if (spec == "error") return ConnectOutcome{500, false};
+  int code = 0;
+  try {
+    code = std::stoi(spec);
+  } catch (...) {
+  }
+  if (code >= 300 && code <= 699 && std::to_string(code) == spec) return ConnectOutcome{code, false};
+  return make_error(ErrorCode::element_invalid_value,
+                    "--connect-outcome '" + spec +
+                        "': expected answered, early, busy, declined, no_answer, error or a "
+                        "status 300..699");
+}
+
+// One dialled leg: reports the scripted outcome; bye() is a CANCEL or a BYE.
+class SimOutboundLeg final : public call::CallControl {
+ public:
+  SimOutboundLeg(ActionLog& log, std::string to, std::shared_ptr<call::Events> events)
+      : log_(log), to_(std::move(to)), events_(std::move(events)) {}
+  void start(const ConnectOutcome& o) {
+    if (o.early_media) {
+      events_->post(call::RemoteSdp{call::RemoteSdp::Kind::answer, "v=0\r\n"});
+      events_->post(call::Ringing{183});
+    } else {
+      events_->post(call::Ringing{180});
+    }
+    if (o.final_code == 0) return;
+    if (o.final_code < 300) {
+      answered_ = true;
+      events_->post(call::RemoteSdp{call::RemoteSdp::Kind::answer, "v=0\r\n"});
+      events_->post(call::Answered{});
+    } else {
+      ended_ = true;
+      events_->post(call::Ended{call::EndCause::rejected, o.final_code, {}});
+    }
+  }
+  void attach(std::shared_ptr<call::Events>) override {}
+  void ring() override {}
+  void progress(std::string) override {}
+  void answer(std::string) override {}
+  void answer_offer(std::string) override {}
+  void reject(int, int) override { bye(); }
+  void bye() override {
+    if (ended_) return;
+    ended_ = true;
+    log_.write({{"action", answered_ ? "leg_hangup" : "leg_cancel"}, {"to", to_}});
+    events_->post(call::Ended{call::EndCause::local, answered_ ? 0 : 487, {}});
+  }
+  void refer(call::ReferRequest r) override {
+    log_.write({{"action", "refer"}, {"to_uri", r.to_uri}, {"leg", to_}});
+  }
+  void send_info_digits(std::string digits) override {
+    log_.write({{"action", "send_digits"}, {"digits", digits}, {"via", "info"}, {"leg", to_}});
+  }
+  // The callee hangs up (after the bridge).
+  void far_end_hangs_up() {
+    if (ended_) return;
+    ended_ = true;
+    log_.write({{"action", "leg_remote_hangup"}, {"to", to_}});
+    events_->post(call::Ended{call::EndCause::remote_hangup, 0, {}});
+  }
+
+ private:
+  ActionLog& log_;
+  std::string to_;
+  std::shared_ptr<call::Events> events_;
+  bool answered_ = false;
+  bool ended_ = false;
+};
+
+// The outbound media of a simulated leg: a bridge makes its callee hang up, so that the
+// document goes on after the bridge.
+class SimOutboundMedia final : public call::MediaControl {
+ public:
+  explicit SimOutboundMedia(ActionLog& log) : log_(log) {}
+  void attach(std::shared_ptr<call::Events>) override {}
+  Result<std::string> local_sdp() override { return std::string("v=0\r\n"); }
+  Result<std::string> remote_sdp(const call::RemoteSdp&) override { return std::string(); }
+  bool telephone_event() const override { return true; }
+  void play(const call::PlayRequest& r, std::function<void(std::string)> done) override {
+    for (const auto& url : r.urls) log_.write({{"action", "play"}, {"url", url}, {"leg", "callee"}});
+    done("");
+  }
+  void stop() override {}
+  void send_digits(const std::string& digits, std::function<void(std::string)> done) override {
+    log_.write({{"action", "send_digits"}, {"digits", digits}, {"leg", "callee"}});
+    done("");
+  }
+  void close() override {}
+
+ private:
+  ActionLog& log_;
+};
+
+class SimDialer final : public call::Dialer {
+ public:
+  SimDialer(ActionLog& log, std::vector<ConnectOutcome> outcomes)
+      : log_(log), outcomes_(std::move(outcomes)) {}
+  call::Dialed dial(call::DialRequest r, std::shared_ptr<call::Events> events) override {
+    Value v = {{"action", "dial"}, {"to", r.to}, {"from", r.from}};
+    if (!r.from_name.empty()) v["from_name"] = r.from_name;
+    if (!r.headers.empty()) {
+      Value h = Value::array();
+      for (const auto& [name, value] : r.headers) h.push_back({{"name", name}, {"value", value}});
+      v["headers"] = std::move(h);
+    }
+    if (!r.username.empty()) v["username"] = r.username;
+    log_.write(v);
+    for (const char* prefix : {"queue:", "stream:", "/"})
+      if (r.to.rfind(prefix, 0) == 0)
+        return {nullptr, "unsupported", "'" + r.to + "' destinations are not supported"};
+    ConnectOutcome o = outcomes_.empty() ? ConnectOutcome{}
+                                         : outcomes_[std::min(next_, outcomes_.size() - 1)];
+    ++next_;
+    auto leg = std::make_shared<SimOutboundLeg>(log_, r.to, std::move(events));
+    last_ = leg;
+    leg->start(o);
+    return {leg, {}, {}};
+  }
+  std::shared_ptr<SimOutboundLeg> last() const { return last_.lock(); }
+
+ private:
+  ActionLog& log_;
+  std::vector<ConnectOutcome> outcomes_;
+  std::size_t next_ = 0;
+  std::weak_ptr<SimOutboundLeg> last_;
 };
 
 // `request`: answered from the fixture folder, or by the real HTTP client without one.
@@ -425,6 +581,15 @@ Value call_object(const SimulateOptions& o) {
 }  // namespace
 
 int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
+  std::vector<ConnectOutcome> connect_outcomes;
+  for (const auto& spec : o.connect_outcomes) {
+    auto r = parse_connect_outcome(spec);
+    if (!r) {
+      err << "swmld simulate: " << r.error().message << '\n';
+      return 2;
+    }
+    connect_outcomes.push_back(*r);
+  }
   std::vector<ReferOutcome> outcomes;
   for (const auto& spec : o.refer_outcomes) {
     auto r = parse_outcome(spec);
@@ -455,6 +620,9 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
   engine::EngineConfig config;
   config.time_scale = o.realtime ? 1.0 : 0.0;
   config.wall_clock = [] { return 1700000000.0; };
+  config.new_id = [n = 0]() mutable {
+    return fmt::format("00000000-0000-4000-8000-{:012d}", 100 + ++n);
+  };
   config.project_id = "sim-project";
   config.space_id = "sim-space";
   config.node_id = "swmld-sim";
@@ -470,7 +638,17 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
   auto sim_call = std::make_shared<SimCall>(log, std::move(outcomes));
   engine::CallPorts ports;
   ports.call = sim_call;
-  ports.media = std::make_unique<SimMedia>(log, io, o.realtime);
+  auto dialer = std::make_shared<SimDialer>(log, std::move(connect_outcomes));
+  auto media = std::make_unique<SimMedia>(log, io, o.realtime);
+  // A bridged callee hangs up at once (simulated time): the document goes on after connect.
+  media->on_bridge = [dialer] {
+    if (auto leg = dialer->last()) leg->far_end_hangs_up();
+  };
+  ports.media = std::move(media);
+  ports.dialer = dialer;
+  ports.open_media = [&log]() -> Result<std::unique_ptr<call::MediaControl>> {
+    return std::unique_ptr<call::MediaControl>(std::make_unique<SimOutboundMedia>(log));
+  };
   // Without --http-fixture, HTTP goes out for real (the same client `serve` uses).
   std::unique_ptr<http::Client> client;
   std::shared_ptr<engine::HttpClient> real_http;

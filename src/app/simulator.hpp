@@ -18,6 +18,7 @@ struct SimulateOptions {
   std::string call_id = "00000000-0000-4000-8000-000000000001";
   std::string dtmf;                  // digits the caller presses (type-ahead, in order)
   std::vector<std::string> refer_outcomes;  // one per sip_refer, the last repeats
+  std::vector<std::string> connect_outcomes;  // one per dialled destination, the last repeats
   std::string http_fixture;          // folder answering HTTP requests and document fetches
   bool realtime = false;             // wait real time instead of simulated time
 };

@@ -107,7 +107,18 @@ const Value& Call::call_value() {
 }
 
 std::shared_ptr<call::Events> Call::leg_events(const Leg& leg) {
-  return std::make_shared<LegEventSink>(weak_from_this(), strand_, leg.index());
+  return leg_events_for(leg.index());
+}
+
+std::shared_ptr<call::Events> Call::leg_events_for(std::size_t index) {
+  return std::make_shared<LegEventSink>(weak_from_this(), strand_, index);
+}
+
+Leg& Call::add_leg(std::shared_ptr<call::CallControl> control,
+                   std::unique_ptr<call::MediaControl> media) {
+  legs_.push_back(std::make_unique<Leg>(legs_.size(), std::move(control), std::move(media),
+                                        log_context_));
+  return *legs_.back();
 }
 
 void Call::begin() {
@@ -151,6 +162,7 @@ asio::awaitable<void> Call::run() {
 
 void Call::finish(Flow flow) {
   if (!done_) return;  // already finished
+  focus_ = 0;  // an error in a confirm script ends the call, not only the callee's leg
   CallOutcome outcome;
   switch (flow.kind) {
     case Flow::Kind::error: {
@@ -170,6 +182,9 @@ void Call::finish(Flow flow) {
       end_call(HangupReason::hangup);
       break;
   }
+  // Outbound legs still up (a connect interrupted by an error or the caller's hangup) end
+  // with the call: CANCEL while they ring, BYE once answered.
+  for (std::size_t i = 1; i < legs_.size(); ++i) legs_[i]->end(480);
   for (auto& leg : legs_)
     if (leg->media()) leg->media()->close();
   outcome.vars = vars_;
@@ -189,7 +204,7 @@ void Call::end_call(HangupReason reason) {
     int code = config_.fetch_failure_code;
     inbound().end(code, code == 503 ? 5 : 0);
   } else {
-    inbound().end(reject_code(reason));
+    focus().end(reject_code(reason));  // in a confirm script: the callee's leg
   }
 }
 
@@ -484,8 +499,20 @@ asio::awaitable<bool> Call::wait_until_at(const std::function<bool()>& ready,
 
 void Call::wake() { park_.release(); }
 
+std::unique_ptr<DeadlineTimer> Call::after(std::chrono::milliseconds delay,
+                                           std::function<void()> fn) {
+  auto timer = config_.make_timer ? config_.make_timer() : std::make_unique<AsioTimer>(strand_);
+  timer->arm(deadline_after(delay), [self = weak_from_this(), strand = strand_,
+                                     fn = std::move(fn)]() mutable {
+    asio::post(strand, [self, fn = std::move(fn)] {
+      if (auto c = self.lock(); c && c->done_) fn();
+    });
+  });
+  return timer;
+}
+
 asio::awaitable<Flow> Call::ensure_answered() {
-  Leg& leg = inbound();
+  Leg& leg = focus();
   if (leg.answered()) co_return Flow::next();
   if (leg.gone()) co_return Flow::end();
   if (!leg.answer_sent()) {
@@ -503,7 +530,7 @@ asio::awaitable<Flow> Call::ensure_answered() {
 }
 
 Flow Call::ensure_early_media() {
-  Status s = inbound().early_media();
+  Status s = focus().early_media();
   if (!s) return Flow::fail(ErrorCode::method_execute_failed, "early media: " + s.error().message);
   return Flow::next();
 }

@@ -112,6 +112,10 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   Clock::time_point deadline_after(std::chrono::milliseconds timeout) const;
   // Wakes the waiting step so it re-checks its condition.
   void wake();
+  // Runs `fn` on the strand once `delay` (scaled by config.time_scale) has passed, unless
+  // the returned timer is destroyed or cancelled first, or the call has ended. `fn` must
+  // not refer to state that may be gone by then (capture shared state).
+  std::unique_ptr<DeadlineTimer> after(std::chrono::milliseconds delay, std::function<void()> fn);
 
   // A completion callback for a port operation: callable once from any thread, it stores
   // its argument into `slot` on the strand and wakes the call. Safe after the call ended.
@@ -125,7 +129,7 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
     };
   }
 
-  // Makes sure the call is answered (methods that need media or a dialog).
+  // Makes sure the focus leg is answered (methods that need media or a dialog).
   asio::awaitable<Flow> ensure_answered();
   // Early media (183 with SDP) unless answered already: `play` with auto_answer false.
   Flow ensure_early_media();
@@ -134,12 +138,25 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   void end_call(HangupReason reason);
   // finish(): why the far end's side ended the call ("remote_hangup", "ack_timeout").
   std::string remote_end_reason();
-  // The inbound leg is gone (the far end hung up, or we ended it): steps stop waiting.
-  bool hung_up() const { return inbound().gone(); }
+  // The inbound leg, or the focus leg, is gone (the far end hung up, or we ended it): steps
+  // stop waiting.
+  bool hung_up() const { return inbound().gone() || focus().gone(); }
 
-  // The call's legs: [0] is the inbound one.
+  // The call's legs: [0] is the inbound one, then the outbound legs `connect` dialled, in
+  // order (kept until the call ends, so an index names one leg for the whole call).
   Leg& inbound() { return *legs_.front(); }
   const Leg& inbound() const { return *legs_.front(); }
+  Leg& leg(std::size_t index) { return *legs_[index]; }
+  std::size_t leg_count() const { return legs_.size(); }
+  // Adds an outbound leg whose events were posted to leg_events_for(leg_count()); returns it.
+  Leg& add_leg(std::shared_ptr<call::CallControl> control, std::unique_ptr<call::MediaControl> media);
+  // The sink of the leg that add_leg() will add next (a dialer needs it before the leg exists).
+  std::shared_ptr<call::Events> leg_events_for(std::size_t index);
+  // The leg the media and dialog steps (play, prompt, send_digits, sip_refer, hangup) act
+  // on: the inbound one, except while a connect.confirm script runs on the callee's leg.
+  Leg& focus() { return *legs_[focus_]; }
+  const Leg& focus() const { return *legs_[focus_]; }
+  void set_focus(std::size_t index) { focus_ = index; }
   // The sink of a leg's events (as the leg's ports report them).
   std::shared_ptr<call::Events> leg_events(const Leg& leg);
 
@@ -242,6 +259,7 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   std::string log_context_;
 
   std::vector<std::unique_ptr<Leg>> legs_;
+  std::size_t focus_ = 0;
   std::vector<std::pair<std::uint64_t, EventHandler>> handlers_;
   std::uint64_t next_handler_ = 0;
 

@@ -54,7 +54,9 @@ void Leg::end(int code, int retry_after_s) {
   if (end_sent_ || gone()) return;
   end_sent_ = true;
   if (media_) media_->stop();
-  if (answer_sent_) {
+  if (outbound()) {
+    control_->bye();  // CANCEL while it rings, BYE once answered
+  } else if (answer_sent_) {
     control_->bye();
   } else {
     control_->reject(code, retry_after_s);

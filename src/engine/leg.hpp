@@ -24,6 +24,7 @@ class Leg {
   Leg& operator=(const Leg&) = delete;
 
   std::size_t index() const { return index_; }  // 0: the inbound leg
+  bool outbound() const { return index_ > 0; }   // dialled by connect
   call::CallControl& control() { return *control_; }
   call::MediaControl* media() { return media_.get(); }  // null: no media on this leg
 

@@ -60,12 +60,14 @@ Value StepParser::parse_structural(const PropSpec& spec, const MapEntry& entry,
       if (v.is_string()) return v.str();  // a URL returning the confirm document
       // The confirm script runs on the callee's leg: its labels are its own.
       auto block = parse_block(v, depth + 1, nullptr, true);
-      return block_to_value(*block);
+      Value canonical = block_to_value(*block);
+      parts.blocks.emplace_back(label, std::move(block));
+      return canonical;
     }
     case Check::destinations:
-      return parse_destinations(v, label, depth, false);
+      return parse_destinations(v, label, depth, false, parts);
     case Check::destination_groups:
-      return parse_destinations(v, label, depth, true);
+      return parse_destinations(v, label, depth, true, parts);
     case Check::transcribe_action:
       check_live_action(v, where);
       return to_value(v);
@@ -223,7 +225,7 @@ std::optional<Selector> StepParser::parse_cond(const Node& list, const std::stri
 }
 
 Value StepParser::parse_destinations(const Node& list, const std::string& where, int depth,
-                                     bool groups) {
+                                     bool groups, Parts& parts) {
   Value out = Value::array();
   for (std::size_t i = 0; i < list.items.size(); ++i) {
     const Node& item = *list.items[i];
@@ -236,7 +238,7 @@ Value StepParser::parse_destinations(const Node& list, const std::string& where,
                   item);
         continue;
       }
-      out.push_back(parse_destinations(item, label, depth, false));
+      out.push_back(parse_destinations(item, label, depth, false, parts));
       continue;
     }
     if (!item.is_mapping()) {
@@ -246,9 +248,12 @@ Value StepParser::parse_destinations(const Node& list, const std::string& where,
                 item);
       continue;
     }
-    Parts parts;  // a destination's result/confirm are kept in its args only
+    // A destination's inline confirm steps go to the step's blocks; its result is kept in
+    // its args only.
+    Parts dest_parts;
     out.push_back(parse_properties(connect_destination_props(), false, item, label,
-                                   diag_.pos(item), depth, nullptr, parts));
+                                   diag_.pos(item), depth, nullptr, dest_parts));
+    for (auto& b : dest_parts.blocks) parts.blocks.push_back(std::move(b));
   }
   return out;
 }

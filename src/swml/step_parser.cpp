@@ -172,6 +172,30 @@ std::optional<Step> StepParser::parse_step(const Node& item, int depth, const La
   return step;
 }
 
+namespace {
+// A copy of connect's arguments without the properties that hold steps (Step::own_args).
+Value without_steps(const Value& v) {
+  if (v.is_object()) {
+    Value out = Value::object();
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (it.key() == "result") continue;
+      if (it.key() == "confirm" && it.value().is_array()) {
+        out["confirm"] = true;  // inline steps: Step::blocks has them
+        continue;
+      }
+      out[it.key()] = without_steps(it.value());
+    }
+    return out;
+  }
+  if (v.is_array()) {
+    Value out = Value::array();
+    for (const auto& item : v) out.push_back(without_steps(item));
+    return out;
+  }
+  return v;
+}
+}  // namespace
+
 bool StepParser::parse_args(const MethodSpec& spec, const Node* args, Step& step, int depth,
                             const LabelScope* scope) {
   const std::string where(spec.name);
@@ -369,6 +393,8 @@ bool StepParser::parse_object_args(const MethodSpec& spec, const Node* args, Ste
     step.selector = std::move(parts.result);  // execute / connect / join_conference result
   }
   step.on_return = std::move(parts.on_return);
+  step.blocks = std::move(parts.blocks);
+  if (spec.name == "connect") step.own_args = without_steps(step.args);
   return true;
 }
 

@@ -40,6 +40,7 @@ class StepParser {
     SourcePos default_pos, else_pos;
     std::vector<Branch> cases;
     std::optional<Selector> result;
+    std::vector<std::pair<std::string, std::shared_ptr<const Block>>> blocks;  // Step::blocks
   };
   struct GotoRef {
     std::string label;
@@ -79,7 +80,8 @@ class StepParser {
                                        const LabelScope* scope, Value& canonical);
   std::vector<Branch> parse_cases(const Node& map, const std::string& where, int depth,
                                   const LabelScope* scope, Value& canonical);
-  Value parse_destinations(const Node& list, const std::string& where, int depth, bool groups);
+  Value parse_destinations(const Node& list, const std::string& where, int depth, bool groups,
+                           Parts& parts);
   void check_live_action(const Node& action, const std::string& where);
 
   Diagnostics& diag_;

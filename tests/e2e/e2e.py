@@ -239,6 +239,45 @@ def sipp(workdir, scenario, target_port, service="swml", calls=1, timeout=30, ex
     return SippResult(rc, out, _parse_trace(trace))
 
 
+class SippUas:
+    """A SIPp UAS (a scenario in tests/e2e/sipp) listening on 127.0.0.1:``port`` in the
+    background, for calls swmld places (connect). ``result()`` waits for it to end."""
+
+    def __init__(self, workdir, scenario, calls=1, timeout=30, extra=(), name=None):
+        path = scenario if os.path.isabs(scenario) else os.path.join(SIPP_DIR, scenario)
+        self.name = name or os.path.splitext(os.path.basename(path))[0]
+        self.trace = os.path.join(workdir, self.name + "_messages.log")
+        self.port = free_port()
+        self.timeout = timeout
+        cmd = ["sipp", "-sf", path, "-i", "127.0.0.1", "-p", str(self.port),
+               "-mp", str(free_port()), "-m", str(calls), "-nostdin", "-timeout", str(timeout),
+               "-timeout_error", "-trace_msg", "-message_file", self.trace, "-trace_err",
+               "-error_file", os.path.join(workdir, self.name + "_errors.log")] + list(extra)
+        self._out = open(os.path.join(workdir, self.name + "_stdout.log"), "w")
+        self.proc = subprocess.Popen(cmd, cwd=workdir, stdout=self._out, stderr=subprocess.STDOUT)
+        time.sleep(0.2)  # let it bind before swmld dials it
+
+    @property
+    def uri(self):
+        return f"sip:callee@127.0.0.1:{self.port}"
+
+    def result(self, timeout=None):
+        try:
+            rc = self.proc.wait(timeout or self.timeout + 15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        self._out.close()
+        with open(self._out.name, errors="replace") as f:
+            out = f.read()
+        return SippResult(rc, out, _parse_trace(self.trace))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 def run():
     """Parses --swmld, runs every registered case, prints the totals, exits."""
     global SWMLD

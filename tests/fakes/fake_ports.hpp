@@ -89,6 +89,81 @@ class FakeMedia final : public call::MediaControl {
     done("");
   }
   void close() override {}
+  Status bridge(call::MediaControl&) override {
+    rec_.actions.push_back("bridge");
+    return Ok{};
+  }
+  void unbridge() override { rec_.actions.push_back("unbridge"); }
+
+ private:
+  Recorder& rec_;
+};
+
+// An outbound leg (connect) the test drives: it posts the far end's events itself through
+// `events`; bye() is recorded as "cancel <to>" before an answer, "bye <to>" after.
+class FakeOutboundLeg final : public call::CallControl {
+ public:
+  FakeOutboundLeg(Recorder& rec, std::string to, std::shared_ptr<call::Events> e)
+      : events(std::move(e)), to(std::move(to)), rec_(rec) {}
+  std::shared_ptr<call::Events> events;
+  std::string to;
+  bool answered = false;
+  bool ended = false;
+
+  void ringing(int code = 180) { events->post(call::Ringing{code}); }
+  void answer() {
+    answered = true;
+    events->post(call::RemoteSdp{call::RemoteSdp::Kind::answer, "v=0 callee"});
+    events->post(call::Answered{});
+  }
+  void reject(int code) {
+    ended = true;
+    events->post(call::Ended{call::EndCause::rejected, code, {}});
+  }
+  void hang_up() {
+    ended = true;
+    events->post(call::Ended{call::EndCause::remote_hangup, 0, {}});
+  }
+
+  void attach(std::shared_ptr<call::Events>) override {}
+  void ring() override {}
+  void progress(std::string) override {}
+  void answer(std::string) override {}
+  void answer_offer(std::string) override {}
+  void reject(int, int) override { bye(); }
+  void bye() override {
+    if (ended) return;
+    ended = true;
+    rec_.actions.push_back((answered ? "bye " : "cancel ") + to);
+    events->post(call::Ended{call::EndCause::local, answered ? 0 : 487, {}});
+  }
+  void refer(call::ReferRequest r) override { rec_.actions.push_back("refer " + r.to_uri + " on " + to); }
+  void send_info_digits(std::string) override {}
+
+ private:
+  Recorder& rec_;
+};
+
+// Dials FakeOutboundLegs: "dial <to>" recorded; destinations in `deny` are refused.
+class FakeDialer final : public call::Dialer {
+ public:
+  explicit FakeDialer(Recorder& rec) : rec_(rec) {}
+  std::vector<std::shared_ptr<FakeOutboundLeg>> legs;
+  std::vector<call::DialRequest> requests;
+  std::vector<std::string> deny;
+  // Runs right after each dial (the far end's scripted behaviour).
+  std::function<void(FakeOutboundLeg&)> on_dial;
+
+  call::Dialed dial(call::DialRequest r, std::shared_ptr<call::Events> e) override {
+    rec_.actions.push_back("dial " + r.to);
+    requests.push_back(r);
+    for (const auto& d : deny)
+      if (d == r.to) return {nullptr, "denied", "outbound.deny " + d};
+    auto leg = std::make_shared<FakeOutboundLeg>(rec_, r.to, std::move(e));
+    legs.push_back(leg);
+    if (on_dial) on_dial(*leg);
+    return {leg, {}, {}};
+  }
 
  private:
   Recorder& rec_;

@@ -69,6 +69,9 @@ struct EngineConfig {
   double time_scale = 1.0;
   // Unix time in seconds for callback timestamps; replaceable for deterministic output.
   std::function<double()> wall_clock;
+  // Ids of new things (connect's outbound legs); empty: random UUIDs. `swmld simulate`
+  // numbers them for deterministic output.
+  std::function<std::string()> new_id;
   swml::SandboxLimits sandbox;
   // Runs a job on another thread (the expression worker): a call's JavaScript moves there
   // once it has taken `expression_strand_share` of evaluation time on the call's strand, or

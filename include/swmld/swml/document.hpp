@@ -47,6 +47,18 @@ struct Step {
   std::string label;
   std::optional<Selector> selector;         // cond, switch, if, execute.result
   std::shared_ptr<const Block> on_return;   // execute.on_return
+  // Other inline step lists, parsed with the document, by their path in the step:
+  // "connect.confirm", "connect.serial[1].confirm", "connect.serial_parallel[0][1].confirm".
+  std::vector<std::pair<std::string, std::shared_ptr<const Block>>> blocks;
+  // connect: `args` without the properties holding steps (inline confirm steps become
+  // `true`, `result` is left out), whose `${...}` belong to when those steps run. Null for
+  // other methods.
+  Value own_args;
+  const Block* block(std::string_view path) const {
+    for (const auto& [p, b] : blocks)
+      if (p == path) return b.get();
+    return nullptr;
+  }
 };
 
 struct Block {

@@ -59,6 +59,10 @@ asio::awaitable<Flow> run_selector(Call& c, const swml::Selector& sel, const cha
 
 }  // namespace
 
+asio::awaitable<Flow> run_result(Call& c, const swml::Selector& sel, const char* method) {
+  co_return co_await run_selector(c, sel, method);
+}
+
 asio::awaitable<Flow> label(Call&, const swml::Step&) { co_return Flow::next(); }
 
 asio::awaitable<Flow> goto_(Call& c, const swml::Step& step) {

@@ -37,5 +37,10 @@ asio::awaitable<Flow> send_digits(Call&, const swml::Step&);
 asio::awaitable<Flow> record(Call&, const swml::Step&);
 asio::awaitable<Flow> record_call(Call&, const swml::Step&);
 asio::awaitable<Flow> stop_record_call(Call&, const swml::Step&);
+asio::awaitable<Flow> connect(Call&, const swml::Step&);
+
+// Runs a step's `result` (execute.result, connect.result): the first cond branch that holds,
+// or the switch-like case of its variable; none: the next step (a warning for a switch).
+asio::awaitable<Flow> run_result(Call& c, const swml::Selector& sel, const char* method);
 
 }  // namespace swmld::engine::methods

@@ -41,7 +41,7 @@ Result<call::PlayRequest> play_request(Call& c, const Value& args, const char* k
 asio::awaitable<std::string> play_and_wait(Call& c, const call::PlayRequest& req,
                                            const std::function<bool()>& interrupt) {
   if (req.urls.empty()) co_return std::string("nothing to play");
-  call::MediaControl* media = c.inbound().media();
+  call::MediaControl* media = c.focus().media();
   if (!media) co_return std::string("this call has no media");
   auto result = std::make_shared<std::optional<std::string>>();
   media->play(req, c.completion(result));

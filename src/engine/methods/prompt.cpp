@@ -56,7 +56,7 @@ asio::awaitable<Flow> prompt(Call& c, const swml::Step& step) {
     co_return Flow::next();
   }
 
-  auto& dtmf = c.inbound().digits();
+  auto& dtmf = c.focus().digits();
   std::string error = co_await play_and_wait(c, *req, [&dtmf] { return !dtmf.empty(); });
   if (c.hung_up()) co_return Flow::end();
   if (!error.empty() && !req->urls.empty())

@@ -82,7 +82,7 @@ Result<RecordSettings> record_settings(Call& c, const Value& args, bool backgrou
     s.unsupported = "input_sensitivity must be 0 to 100";
   s.status_url = get_string(args, "status_url");
   s.control_id = background ? get_string(args, "control_id") : std::string();
-  if (s.control_id.empty()) s.control_id = new_uuid();
+  if (s.control_id.empty()) s.control_id = c.config().new_id ? c.config().new_id() : new_uuid();
 
   // <dir>/<YYYY-MM-DD>/<call id>-<n>.<format>: the date in UTC, n numbering the call's
   // recordings (a control_id may be used again once its recording stopped).

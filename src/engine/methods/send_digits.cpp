@@ -24,7 +24,7 @@ asio::awaitable<Flow> send_digits(Call& c, const swml::Step& step) {
   Flow f = co_await c.ensure_answered();
   if (f.kind != Flow::Kind::next) co_return f;
 
-  Leg& leg = c.inbound();
+  Leg& leg = c.focus();
   std::string error;
   if (call::MediaControl* media = leg.media(); media && media->telephone_event()) {
     auto result = std::make_shared<std::optional<std::string>>();

@@ -126,7 +126,7 @@ asio::awaitable<Flow> sip_refer(Call& c, const swml::Step& step) {
   if (f.kind != Flow::Kind::next) co_return f;
 
   const auto started = Clock::now();
-  Leg& leg = c.inbound();
+  Leg& leg = c.focus();
   ReferProgress refer;
   auto subscription = c.subscribe([&refer, &leg](Leg& from, const call::Event& event) {
     if (&from == &leg) refer.on_event(event);

@@ -30,6 +30,7 @@ struct Harness {
   FakeCall* call = nullptr;
   FakeMedia* media = nullptr;
   std::shared_ptr<FakePoster> poster = std::make_shared<FakePoster>();
+  std::shared_ptr<fakes::FakeDialer> dialer = std::make_shared<fakes::FakeDialer>(rec);
   std::optional<CallOutcome> outcome;
   std::shared_ptr<CallRun> run;
   // When set, start() hands it to the call, which then alone owns it (the server's way since
@@ -59,6 +60,10 @@ struct Harness {
     ports.call = std::move(c);
     ports.media = std::move(m);
     ports.events = poster;
+    ports.dialer = dialer;
+    ports.open_media = [this]() -> Result<std::unique_ptr<call::MediaControl>> {
+      return std::unique_ptr<call::MediaControl>(std::make_unique<FakeMedia>(rec));
+    };
     CallSetup s;
     s.document = *doc;
     s.call_id = "c-1";
