@@ -56,6 +56,8 @@ constexpr std::string_view kKeys[] = {
     "limits.max_calls", "limits.max_cps", "limits.max_steps", "limits.allow_sources",
     "limits.expression_time_per_call", "limits.requests_per_call",
     "refer.notify_timeout", "refer.referred_by",
+    "recording.dir", "recording.url", "recording.upload.url", "recording.upload.method",
+    "recording.upload.bearer_token", "recording.upload.retries", "recording.upload.keep_local",
     "logging.level", "logging.format",
     "metrics.listen",
     "shutdown.drain_timeout",
@@ -361,6 +363,19 @@ Result<Config> parse(const YAML::Node& root, const std::string& file) {
     TRY(r.read(s, "notify_timeout", "refer", c.refer_notify_timeout));
     TRY(r.read(s, "referred_by", "refer", c.referred_by));
   }
+  if (auto s = root["recording"]) {
+    TRY(r.known_keys(s, "recording"));
+    TRY(r.read(s, "dir", "recording", c.recording_dir));
+    TRY(r.read(s, "url", "recording", c.recording_url));
+    if (auto u = s["upload"]) {
+      TRY(r.known_keys(u, "recording.upload"));
+      TRY(r.read(u, "url", "recording.upload", c.recording_upload_url));
+      TRY(r.read(u, "method", "recording.upload", c.recording_upload_method));
+      TRY(r.read(u, "bearer_token", "recording.upload", c.recording_upload_bearer_token));
+      TRY(r.read(u, "retries", "recording.upload", c.recording_upload_retries));
+      TRY(r.read(u, "keep_local", "recording.upload", c.recording_upload_keep_local));
+    }
+  }
   if (auto s = root["logging"]) {
     TRY(r.known_keys(s, "logging"));
     TRY(r.read(s, "level", "logging", c.log_level));
@@ -416,6 +431,8 @@ constexpr std::pair<const char*, const char*> kEnv[] = {
     {"SWMLD_OUTBOUND_GATEWAY_URI", "outbound.gateway.uri"},
     {"SWMLD_OUTBOUND_GATEWAY_USERNAME", "outbound.gateway.username"},
     {"SWMLD_OUTBOUND_GATEWAY_PASSWORD", "outbound.gateway.password"},
+    {"SWMLD_RECORDING_DIR", "recording.dir"},
+    {"SWMLD_RECORDING_UPLOAD_BEARER_TOKEN", "recording.upload.bearer_token"},
 };
 
 Result<double> to_number(const std::string& key, const std::string& v) {
@@ -477,6 +494,9 @@ Status apply_override(Config& c, const std::string& key, const std::string& v) {
   if (key == "outbound.gateway.uri") return c.outbound.gateway_uri = v, Status(Ok{});
   if (key == "outbound.gateway.username") return c.outbound.gateway_username = v, Status(Ok{});
   if (key == "outbound.gateway.password") return c.outbound.gateway_password = v, Status(Ok{});
+  if (key == "recording.dir") return c.recording_dir = v, Status(Ok{});
+  if (key == "recording.upload.bearer_token")
+    return c.recording_upload_bearer_token = v, Status(Ok{});
   return config_error(key, "cannot be overridden");
 }
 
@@ -594,6 +614,14 @@ Status validate(const Config& c) {
                               "'" + auth.users[u].username + "' is given twice");
   }
   if (auto s = check_outbound(c.outbound); !s) return s.error();
+  if (c.recording_dir.empty()) return config_error("recording.dir", "must name a folder");
+  if (c.recording_upload_method != "PUT" && c.recording_upload_method != "POST")
+    return config_error("recording.upload.method", "must be PUT or POST");
+  if (c.recording_upload_retries < 0 || c.recording_upload_retries > 20)
+    return config_error("recording.upload.retries", "must be 0 to 20");
+  if (!c.recording_upload_url.empty() && c.recording_upload_url.rfind("http://", 0) != 0 &&
+      c.recording_upload_url.rfind("https://", 0) != 0)
+    return config_error("recording.upload.url", "must be an http:// or https:// URL");
   return Ok{};
 }
 

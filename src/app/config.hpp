@@ -119,6 +119,15 @@ struct Config {
   double refer_notify_timeout = 15;
   std::string referred_by;
 
+  // recording: where record/record_call files go, and the record_url template
+  std::string recording_dir = "/var/lib/swmld/recordings";
+  std::string recording_url;
+  std::string recording_upload_url;  // empty: recordings stay local
+  std::string recording_upload_method = "PUT";
+  std::string recording_upload_bearer_token;  // never logged
+  int recording_upload_retries = 4;
+  bool recording_upload_keep_local = false;
+
   // logging
   std::string log_level = "info";
   std::string log_format = "text";

@@ -29,6 +29,7 @@
 #include "metrics_server.hpp"
 #include "outbound_dialer.hpp"
 #include "outbound_policy.hpp"
+#include "recording_upload.hpp"
 #include "reload.hpp"
 #include "route_table.hpp"
 #include "sd_notify.hpp"
@@ -51,13 +52,25 @@ namespace {
 // Status callbacks through the HTTP worker: serialised here, delivered with retries.
 class CallbackPoster final : public engine::EventPoster {
  public:
-  explicit CallbackPoster(http::EventPoster& poster) : poster_(poster) {}
+  explicit CallbackPoster(http::EventPoster& poster) : poster_(&poster) {}
+  // Any thread: a recording's callback may come from the recorder's thread while the server
+  // stops.
   void post_event(const std::string& url, Value body) override {
-    poster_.post(url, body.dump(-1, ' ', false, Value::error_handler_t::replace));
+    std::lock_guard lock(mu_);
+    if (!poster_) {
+      spdlog::warn("{} callback dropped: swmld is stopping", body.value("event_type", ""));
+      return;
+    }
+    poster_->post(url, body.dump(-1, ' ', false, Value::error_handler_t::replace));
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    poster_ = nullptr;
   }
 
  private:
-  http::EventPoster& poster_;
+  std::mutex mu_;
+  http::EventPoster* poster_;
 };
 
 // Appends `key` to an object without nlohmann's initializer-list form, which builds a
@@ -350,6 +363,14 @@ class Server::Impl {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // Recordings end with their calls: their files are closed, uploaded and their callbacks
+    // posted on the recorder's threads. Give them a moment too (an upload's retries are cut
+    // short: the HTTP client shuts down below, the file is kept).
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (((media_ && media_->stats().recordings_active > 0) || uploads_->load() > 0) &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (callbacks_) callbacks_->close();  // what comes later is dropped, with a log line
     if (poster_) poster_->drain(2.0);
     work_.reset();
     io_.stop();
@@ -444,6 +465,20 @@ class Server::Impl {
     engine->refer_notify_timeout =
         std::chrono::milliseconds(static_cast<long long>(c.refer_notify_timeout * 1000));
     engine->referred_by = c.referred_by;
+    engine->recording_dir = c.recording_dir;
+    engine->recording_url = c.recording_url;
+    engine->recording_upload_url = c.recording_upload_url;
+    if (!c.recording_upload_url.empty()) {
+      UploadSettings up;
+      up.method = c.recording_upload_method;
+      up.bearer_token = c.recording_upload_bearer_token;
+      up.signing_secret = config_.http_signing_secret;  // restart-only: the start-up value
+      up.signature_header = config_.http_signature_header;
+      up.retries = c.recording_upload_retries;
+      up.keep_local = c.recording_upload_keep_local;
+      up.in_flight = uploads_;
+      engine->upload_recording = make_recording_uploader(*http_, std::move(up));
+    }
     // The SIP stack's own timeouts end these first (with their reason); 2 s later is a backstop.
     const auto transaction =
         std::chrono::milliseconds(std::llround(c.sip_transaction_timeout_s * 1000));
@@ -643,6 +678,8 @@ class Server::Impl {
       metrics_.series("swmld_rtp_relay_dropped_total", fmt::format("reason=\"{}\"", r));
     metrics_.describe("swmld_rtp_late_ticks_total", "counter",
                       "Media ticks that started more than 5 ms late.");
+    metrics_.describe("swmld_recordings_active", "gauge",
+                      "Recordings running or being finished (file closed, uploaded).");
     metrics_.describe("swmld_audio_cache_bytes", "gauge", "Decoded audio held in the cache.");
     metrics_.describe("swmld_audio_cache_total", "counter", "Audio cache lookups, by result.");
     metrics_.describe("swmld_audio_load_failures_total", "counter",
@@ -699,6 +736,7 @@ class Server::Impl {
           n(m.relay_dropped_late);
       metrics_.series("swmld_rtp_relay_dropped_total", "reason=\"overflow\"") =
           n(m.relay_dropped_overflow);
+      metrics_.series("swmld_recordings_active") = n(m.recordings_active);
       metrics_.series("swmld_audio_cache_bytes") = n(m.cache_bytes);
       metrics_.series("swmld_audio_cache_total", "result=\"hit\"") = n(m.cache_hits);
       metrics_.series("swmld_audio_cache_total", "result=\"miss\"") = n(m.cache_misses);
@@ -742,6 +780,7 @@ class Server::Impl {
   std::shared_ptr<engine::HttpClient> engine_http_;
   std::shared_ptr<CallbackPoster> callbacks_;
   std::unique_ptr<media::Service> media_;  // its audio fetches go through *http_
+  std::shared_ptr<std::atomic<int>> uploads_ = std::make_shared<std::atomic<int>>(0);
   std::unique_ptr<sip::Stack> stack_;
   std::shared_ptr<OutboundGuard> outbound_guard_;  // dials through *stack_
   std::atomic<int> active_{0};

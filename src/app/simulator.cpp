@@ -254,7 +254,41 @@ class SimMedia final : public call::MediaControl {
     log_.write({{"action", "send_digits"}, {"digits", digits}});
     done("");
   }
-  void close() override { stop(); }
+  void close() override {
+    stop();
+    for (auto& [id, done] : std::exchange(recordings_, {})) finish(id, "hangup", std::move(done));
+  }
+  // A recording is printed when it starts; record's ends at once, record_call's when
+  // stopped or when the call ends. Nothing is written.
+  std::uint64_t record(const call::RecordRequest& r,
+                       std::function<void(call::RecordResult)> done) override {
+    const char* dirs[] = {"speak", "listen", "both"};
+    Value v = {{"action", "record"},
+               {"file", r.path},
+               {"format", r.format},
+               {"direction", dirs[static_cast<int>(r.direction)]},
+               {"stereo", r.stereo}};
+    if (r.beep) v["beep"] = true;
+    if (r.max_length_s > 0) v["max_length"] = r.max_length_s;
+    if (!r.terminators.empty()) v["terminators"] = r.terminators;
+    log_.write(v);
+    const std::uint64_t id = ++next_recording_;
+    if (r.terminators.empty() && r.initial_timeout_s == 0 && r.end_silence_timeout_s == 0 &&
+        r.max_length_s == 0) {
+      recordings_.emplace_back(id, std::move(done));  // record_call: until stopped
+    } else {
+      finish(id, "stopped", std::move(done));
+    }
+    return id;
+  }
+  void stop_record(std::uint64_t id) override {
+    for (auto it = recordings_.begin(); it != recordings_.end(); ++it) {
+      if (it->first != id) continue;
+      auto done = std::move(it->second);
+      recordings_.erase(it);
+      return finish(id, "stopped", std::move(done));
+    }
+  }
   Status bridge(call::MediaControl&) override {
     log_.write({{"action", "bridge"}});
     bridged_ = true;
@@ -268,6 +302,15 @@ class SimMedia final : public call::MediaControl {
   }
 
  private:
+  void finish(std::uint64_t id, const char* end, std::function<void(call::RecordResult)> done) {
+    log_.write({{"action", "record_end"}, {"recording", id}, {"end", end}});
+    call::RecordResult result;
+    result.end = end;
+    done(std::move(result));
+  }
+  std::vector<std::pair<std::uint64_t, std::function<void(call::RecordResult)>>> recordings_;
+  std::uint64_t next_recording_ = 0;
+
   // silence:N and ring:N:cc say how long they last; other sounds are not fetched here.
   static std::optional<double> known_duration_ms(const std::string& url) {
     auto number = [](std::string_view t) -> std::optional<double> {

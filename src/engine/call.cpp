@@ -562,6 +562,32 @@ void Call::post_callback(const std::string& url, const std::string& event_type, 
   ports_.events->post_event(url, std::move(body));
 }
 
+std::function<void(Value)> Call::detached_callback(const std::string& url,
+                                                   const std::string& event_type) {
+  if (url.empty() || !ports_.events) return nullptr;
+  return [events = ports_.events, url, event_type, call_id = call_id_, node_id = config_.node_id,
+          project_id = config_.project_id, space_id = config_.space_id,
+          clock = config_.wall_clock](Value params) {
+    Value p = Value::object();
+    p["call_id"] = call_id;
+    p["node_id"] = node_id;
+    for (auto it = params.begin(); it != params.end(); ++it) p[it.key()] = it.value();
+    using namespace std::chrono;
+    Value body = Value::object();  // as post_callback() builds it
+    body["event_type"] = event_type;
+    body["event_channel"] = "swml:" + call_id;
+    body["timestamp"] =
+        clock ? clock()
+              : static_cast<double>(
+                    duration_cast<microseconds>(system_clock::now().time_since_epoch()).count()) /
+                    1e6;
+    body["project_id"] = project_id;
+    body["space_id"] = space_id;
+    body["params"] = std::move(p);
+    events->post_event(url, std::move(body));
+  };
+}
+
 void Call::handle(std::size_t index, call::Event event) {
   if (index >= legs_.size()) return;
   Leg& leg = *legs_[index];

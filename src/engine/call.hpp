@@ -180,6 +180,19 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
 
   // Posts a status callback, if the step has a `status_url` and a poster exists.
   void post_callback(const std::string& url, const std::string& event_type, Value params);
+  // The same as a function that may run on any thread, after the call ended (a recording
+  // that finishes when the call's media closes). Null when there is nothing to post to.
+  std::function<void(Value params)> detached_callback(const std::string& url,
+                                                      const std::string& event_type);
+
+  // record_call's recordings by control_id: the media's id, and where its result lands.
+  struct RecordControl {
+    std::uint64_t id = 0;
+    std::shared_ptr<std::optional<call::RecordResult>> result;
+  };
+  std::map<std::string, RecordControl>& record_controls() { return record_controls_; }
+  // Numbers the call's recordings (1, 2, ...): their file names.
+  int next_recording_number() { return ++recordings_; }
   double now_unix() const;
 
   // Logging with the call's context prefix.
@@ -257,6 +270,8 @@ class Call : public CallRun, public std::enable_shared_from_this<Call> {
   int jump_chain_ = 0;
   int requests_ = 0;
   std::map<const swml::Step*, int> goto_counts_;
+  std::map<std::string, RecordControl> record_controls_;
+  int recordings_ = 0;
   // The path of the goto/transfer step whose flow is still looking for its label or section.
   std::optional<std::vector<PathEntry>> escaped_from_;
 };

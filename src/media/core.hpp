@@ -10,6 +10,7 @@
 
 #include "media_thread.hpp"
 #include "port_pool.hpp"
+#include "recorder.hpp"
 #include "sounds.hpp"
 #include "swmld/media/service.hpp"
 
@@ -31,7 +32,10 @@ class Core {
   MediaCounters counters;
   std::vector<std::unique_ptr<MediaThread>> threads;
   AudioLoader loader;
+  // Recordings' writers: destroyed (after running what is queued) before the loader.
+  std::unique_ptr<RecordWriter> recorder;
   std::atomic<std::uint64_t> next_session_id;
+  std::atomic<std::int64_t> recordings_active{0};
 
  private:
   std::atomic<std::size_t> next_thread{0};

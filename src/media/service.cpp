@@ -53,6 +53,8 @@ class ServiceImpl final : public Service {
     s.cache_misses = cache.misses();
     s.load_failures = core_->loader.failures();
     s.jobs_queued = core_->loader.jobs_queued();
+    s.recordings_active =
+        static_cast<std::uint64_t>(std::max<std::int64_t>(0, core_->recordings_active.load()));
     return s;
   }
 
@@ -68,6 +70,7 @@ Core::Core(MediaConfig c, Fetcher fetcher)
     : config(std::move(c)),
       ports(config.rtp_ports.first, config.rtp_ports.second),
       loader(config, std::move(fetcher)),
+      recorder(std::make_unique<RecordWriter>(2)),
       next_session_id(static_cast<std::uint64_t>(
           std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {
   for (int i = 0; i < config.threads; ++i)

@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "core.hpp"
+#include "recorder.hpp"
 #include "relay.hpp"
 #include "stream.hpp"
 
@@ -48,6 +50,18 @@ Result<ip::udp::socket> bind_udp(boost::asio::io_context& io, const ip::address&
   // No non-blocking mode: the stream reads with MSG_DONTWAIT and sends with it.
   if (ec) return media_error("RTP port " + std::to_string(port) + ": " + ec.message());
   return s;
+}
+
+// 0.25 s of 1 kHz at -12 dBFS: record's `beep`.
+ClipPtr beep_clip() {
+  static const ClipPtr clip = [] {
+    std::vector<std::int16_t> pcm(kSampleRate / 4);
+    for (std::size_t i = 0; i < pcm.size(); ++i)
+      pcm[i] = static_cast<std::int16_t>(
+          8200 * std::sin(2 * M_PI * 1000.0 * static_cast<double>(i) / kSampleRate));
+    return make_clip(std::move(pcm));
+  }();
+  return clip;
 }
 
 }  // namespace
@@ -227,6 +241,60 @@ void Session::send_digits(const std::string& digits, std::function<void(std::str
   thread_->run([s = stream_, steps = rtp::plan_digits(digits, plan),
                                     done = std::move(done)]() mutable {
     s->send_digits(std::move(steps), std::move(done));
+  });
+}
+
+std::uint64_t Session::record(const call::RecordRequest& request,
+                              std::function<void(call::RecordResult)> done) {
+  auto fail = [&](std::string error) {
+    call::RecordResult r;
+    r.end = "error";
+    r.error = std::move(error);
+    done(std::move(r));
+    return std::uint64_t{0};
+  };
+  if (closed_ || !stream_)
+    return fail(closed_ ? "the call's media is closed" : "media has not started");
+  if (auto bad = check_record_request(request); !bad.empty()) return fail(bad);
+  std::erase_if(recordings_, [](const auto& r) { return r.second.expired(); });
+  auto rec = std::make_shared<Recording>(*core_->recorder, request, std::move(done),
+                                         core_->recordings_active);
+  rec->open();
+  const std::uint64_t id = next_recording_++;
+  recordings_[id] = rec;
+  MediaThread* thread = thread_;
+  if (!request.beep) {
+    thread->run([s = stream_, rec] { s->add_tap(rec); });
+    return id;
+  }
+  // The beep first (what plays now is replaced), then the recording starts, without it.
+  auto beep = std::make_shared<Playback>();
+  Playback::Item item;
+  item.clip = beep_clip();
+  item.samples = item.clip->samples();
+  item.ready = true;
+  beep->items.push_back(std::move(item));
+  beep->done = [thread, weak = std::weak_ptr<Stream>(stream_), rec](std::string) {
+    thread->run([weak, rec] {
+      if (auto s = weak.lock())
+        s->add_tap(rec);
+      else
+        rec->on_close();
+    });
+  };
+  thread->run([s = stream_, beep] { s->play(beep); });
+  return id;
+}
+
+void Session::stop_record(std::uint64_t id) {
+  auto it = recordings_.find(id);
+  if (it == recordings_.end()) return;
+  auto rec = it->second.lock();
+  recordings_.erase(it);
+  if (!rec || !stream_) return;
+  thread_->run([s = stream_, rec] {
+    s->remove_tap(rec.get());
+    rec->stop("stopped");
   });
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@ namespace swmld::media {
 class Core;
 class RelayLink;
 class Stream;
+class Recording;
 
 class Session final : public call::MediaControl {
  public:
@@ -35,6 +37,9 @@ class Session final : public call::MediaControl {
   // Both sessions of a bridge belong to one call: they are used on its strand only.
   Status bridge(call::MediaControl& other) override;
   void unbridge() override;
+  std::uint64_t record(const call::RecordRequest& request,
+                       std::function<void(call::RecordResult)> done) override;
+  void stop_record(std::uint64_t id) override;
 
  private:
   Status open_stream();
@@ -51,6 +56,8 @@ class Session final : public call::MediaControl {
   bool closed_ = false;
   Session* bridged_ = nullptr;  // the other leg while bridged (it points back here)
   std::shared_ptr<RelayLink> relay_out_, relay_in_;  // what we receive -> it; it -> us
+  std::map<std::uint64_t, std::weak_ptr<Recording>> recordings_;
+  std::uint64_t next_recording_ = 1;
 };
 
 }  // namespace swmld::media

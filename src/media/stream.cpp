@@ -185,11 +185,25 @@ void Stream::finish_digits(std::string error) {
   done(std::move(error));
 }
 
+void Stream::add_tap(std::shared_ptr<AudioTap> tap) {
+  if (closed_) return tap->on_close();
+  taps_.push_back(std::move(tap));
+}
+
+void Stream::remove_tap(const AudioTap* tap) {
+  std::erase_if(taps_, [tap](const auto& t) { return t.get() == tap; });
+}
+
+void Stream::tap_sent(const std::uint8_t* payload, std::size_t samples) {
+  std::erase_if(taps_, [&](const auto& t) { return !t->on_sent(payload, samples, params_.law); });
+}
+
 void Stream::close() {
   if (closed_) return;
   closed_ = true;
   log_dropped();
   unbridge();
+  for (auto& t : std::exchange(taps_, {})) t->on_close();
   finish_playback();
   finish_digits("the call ended");
   // The sockets stay open for the port's next call (PortPool): no wait pending, open to
@@ -269,6 +283,7 @@ std::size_t Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
     next_due_ += behind * ptime;
     timestamp_ += static_cast<std::uint32_t>(behind) * samples;
     marker_ = true;
+    if (!taps_.empty()) tap_sent(nullptr, static_cast<std::size_t>(behind) * samples);
   }
   std::array<std::array<std::uint8_t, kMaxPacket>, kMaxBatch> packets;
   std::array<std::size_t, kMaxBatch> sizes{};
@@ -304,6 +319,18 @@ std::size_t Stream::on_tick(Clock::time_point tick, Clock::time_point now) {
         h.timestamp = timestamp_;
         h.marker = marker_;
         payload_size = samples;
+      }
+    }
+    if (!taps_.empty()) {
+      if (payload_size == samples) {
+        tap_sent(packet + rtp::kHeaderSize, samples);
+      } else if (relayed_for_taps_.size() >= samples) {
+        // Bridged: what went out relayed during this slot is what this leg sent.
+        tap_sent(relayed_for_taps_.data(), samples);
+        relayed_for_taps_.erase(relayed_for_taps_.begin(),
+                                relayed_for_taps_.begin() + static_cast<std::ptrdiff_t>(samples));
+      } else {
+        tap_sent(nullptr, samples);
       }
     }
     if (payload_size > 0) {
@@ -448,12 +475,17 @@ void Stream::on_packet(std::span<const std::uint8_t> data, const boost::asio::ip
     connect_to(from);
   }
   if (relay_out_ && pt != 13) relay_out(*packet, static_cast<int>(pt) == params_.te_payload_type);
-  if (static_cast<int>(pt) != params_.te_payload_type) return;
+  if (static_cast<int>(pt) != params_.te_payload_type) {
+    if (pt == params_.payload_type)
+      for (auto& t : taps_) t->on_received(packet->payload, params_.law);
+    return;
+  }
   auto event = rtp::parse_event(packet->payload);
   if (!event) return;
   auto digit = dtmf_.on_packet(packet->header.timestamp, *event);
   if (!digit || !events_) return;
   if (!key_rate_.take(Clock::now())) return drop(kKeys, from);
+  for (auto& t : taps_) t->on_digit(*digit);
   events_->post(call::Dtmf{*digit, call::DtmfSource::rfc4733});
 }
 
@@ -573,6 +605,14 @@ void Stream::send_relayed(const Frame& frame) {
   else
     counters_.packets_sent.fetch_add(1, std::memory_order_relaxed);
   counters_.relayed.fetch_add(1, std::memory_order_relaxed);
+  if (!taps_.empty() && !frame.event) {
+    // Recordings take it at the next tick, one slot at a time (bounded: 4 slots of 60 ms).
+    constexpr std::size_t kMaxTapBacklog = 4 * 480;
+    relayed_for_taps_.insert(relayed_for_taps_.end(), frame.payload.begin(), frame.payload.end());
+    if (relayed_for_taps_.size() > kMaxTapBacklog)
+      relayed_for_taps_.erase(relayed_for_taps_.begin(),
+                              relayed_for_taps_.end() - static_cast<std::ptrdiff_t>(kMaxTapBacklog));
+  }
   // What this leg sent so far: the end of the newest packet (an event's: its duration).
   std::uint32_t end = frame.timestamp + static_cast<std::uint32_t>(frame.payload.size());
   if (frame.event && frame.payload.size() >= rtp::kEventSize)

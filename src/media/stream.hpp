@@ -58,6 +58,20 @@ struct Playback {
   std::vector<std::string> errors;
 };
 
+// Sees a stream's audio on its media thread (a recording). Cheap and never blocking: it
+// runs inside the tick.
+class AudioTap {
+ public:
+  virtual ~AudioTap() = default;
+  // One packet slot of `samples` (or several skipped after a stall): what the stream sent,
+  // G.711 in `law`, or null when it sent no audio. False: the tap is done, drop it.
+  virtual bool on_sent(const std::uint8_t* payload, std::size_t samples, Law law) = 0;
+  // An audio packet from the far end (G.711 in `law`).
+  virtual void on_received(std::span<const std::uint8_t> payload, Law law) = 0;
+  virtual void on_digit(char digit) { (void)digit; }  // an RFC 4733 key from the far end
+  virtual void on_close() = 0;  // the stream closed; the tap is dropped after this
+};
+
 struct StreamSetup {
   boost::asio::ip::udp::socket rtp;
   std::optional<boost::asio::ip::udp::socket> rtcp;
@@ -86,6 +100,10 @@ class Stream : public std::enable_shared_from_this<Stream>, private RelaySink {
   void stop();  // ends playback and digits; their done callbacks run
   void send_digits(std::vector<rtp::DtmfStep> steps, std::function<void(std::string)> done);
   void close();  // idempotent: sockets closed, port released, off the tick
+  // Taps (recordings): added and removed on the media thread; a closed stream closes a new
+  // tap at once.
+  void add_tap(std::shared_ptr<AudioTap> tap);
+  void remove_tap(const AudioTap* tap);
 
   // Bridging (relay.hpp): what this stream receives goes to `out`; what arrives through `in`
   // is sent as this stream's own packets (unless it plays or sends digits itself).
@@ -126,6 +144,7 @@ class Stream : public std::enable_shared_from_this<Stream>, private RelaySink {
   std::uint32_t relay_start() override;
   void start_after_relayed();  // on_tick: our talkspurt's first timestamp
   void send_relayed(const Frame& frame) override;
+  void tap_sent(const std::uint8_t* payload, std::size_t samples);
 
   // What on_tick() reads for every packet first, together: a tick walks a thousand streams.
   bool closed_ = false;
@@ -171,6 +190,8 @@ class Stream : public std::enable_shared_from_this<Stream>, private RelaySink {
   std::shared_ptr<RelayLink> relay_in_;   // whose packets this stream sends
   RelayTimeline relay_;
   std::uint32_t sent_end_ = 0;  // the timestamp after the last packet sent (paced or relayed)
+  std::vector<std::shared_ptr<AudioTap>> taps_;
+  std::vector<std::uint8_t> relayed_for_taps_;  // relayed payload the taps have not seen yet
 };
 
 }  // namespace swmld::media

@@ -178,7 +178,7 @@ def depends_names_the_runtime_libraries():
     binary = os.path.join(PKG["root"], "usr/bin/swmld")
     needed, paths = needed_packages(binary)
     wanted = set(packages_of([paths[n] for n in needed]).values())
-    for pkg in ("libsofia-sip-ua0", "libspandsp2", "libsndfile1", "libsoxr0", "libflite1",
+    for pkg in ("libsofia-sip-ua0", "libspandsp2", "libsndfile1", "libsoxr0", "libspeexdsp1", "libflite1",
                 "libcurl4", "libssl3", "libyaml-cpp0.7", "libspdlog1.10", "libfmt9", "libc6"):
         assert pkg in wanted, f"{pkg} is not among the packages of the NEEDED libraries {wanted}"
     # A package may be named by a name it Provides (libspdlog1.10 as libspdlog1.10-fmt9).

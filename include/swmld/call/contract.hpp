@@ -143,6 +143,40 @@ struct PlayRequest {
   std::string say_gender;
 };
 
+// A recording of a leg's audio (record, record_call). `speak` is what the leg receives
+// (the caller's voice, decoded RTP), `listen` what the leg's stream sends (played or, once
+// bridged, relayed audio). Written on a worker thread to `path` + ".part", renamed to
+// `path` when complete; the folders above it are created.
+struct RecordRequest {
+  enum class Direction { speak, listen, both };
+  std::string path;
+  std::string format = "wav";  // "wav" (PCM 16-bit, 8 kHz) or "mp3"
+  Direction direction = Direction::speak;
+  bool stereo = false;               // left: speak, right: listen
+  bool beep = false;                 // a short tone toward the leg first, not recorded
+  std::string terminators;           // RFC 4733 keys that end it (record_call; record watches all)
+  double initial_timeout_s = 0;      // no speech this long from the start: no_input; 0: none
+  double end_silence_timeout_s = 0;  // silence this long after speech ends it; 0: none
+  double max_length_s = 0;           // 0: none
+  double input_sensitivity = 44;     // 0..100: higher hears quieter speech
+};
+
+struct RecordResult {
+  // Why it ended: "stopped" (stop_record, a terminator), "silence", "no_input",
+  // "max_length", "hangup" (the leg's media closed), "error".
+  std::string end;
+  std::string error;          // set when end is "error": what went wrong (for logs)
+  char terminator = 0;        // the key that ended it, if one did
+  std::uint64_t samples = 0;  // 8 kHz frames written
+  std::uint64_t dropped = 0;  // samples lost to a writer that fell behind
+  std::uint64_t bytes = 0;    // the file's size
+  // Wall-clock time from the recording's first packet slot to its stop on the media thread
+  // (0 when the writer ended it: a timeout, max_length, an error): samples / 8000 should
+  // match it within a slot, or audio was lost or invented.
+  double elapsed_s = 0;
+  double duration_s() const { return static_cast<double>(samples) / 8000.0; }
+};
+
 class MediaControl {
  public:
   virtual ~MediaControl() = default;
@@ -180,6 +214,21 @@ class MediaControl {
     return Error{ErrorCode::internal_error, "this media does not bridge"};
   }
   virtual void unbridge() {}
+
+  // Recording: starts one (several may run at once) and returns its id for stop_record.
+  // `done` runs once, on any thread, when the file is complete (or failed), whatever ends
+  // it: stop_record, a terminator, a timeout, or close() of the leg.
+  virtual std::uint64_t record(const RecordRequest& request,
+                               std::function<void(RecordResult)> done) {
+    (void)request;
+    RecordResult r;
+    r.end = "error";
+    r.error = "this media does not record";
+    done(std::move(r));
+    return 0;
+  }
+  // Ends recording `id` (its `done` still runs); an unknown or finished id is ignored.
+  virtual void stop_record(std::uint64_t id) { (void)id; }
 };
 
 // ---- outbound legs (connect) ---------------------------------------------------------------

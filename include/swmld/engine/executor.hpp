@@ -22,6 +22,12 @@
 
 namespace swmld::engine {
 
+// Uploads a finished recording: `path` (the local file) to `url`; `done` runs once, on any
+// thread, with "" or why it failed after its retries. Called on the recorder's thread.
+using RecordingUploader =
+    std::function<void(const std::string& url, const std::string& path,
+                       const std::string& content_type, std::function<void(std::string)> done)>;
+
 struct EngineConfig {
   int max_steps = 10000;         // per call; a runaway document ends with an error
   int max_depth = 64;            // nested `execute` frames (relay_script_nested_too_deep)
@@ -48,6 +54,16 @@ struct EngineConfig {
   std::string project_id;
   std::string space_id;
   std::string node_id;
+  // Recordings (record, record_call): the folder files go to, as
+  // <dir>/<YYYY-MM-DD>/<call id>-<n>.<format> (n: 1, 2, ...); and what record_url says: this
+  // template with {path} (the part below dir), {call_id}, {control_id}, {format} replaced,
+  // or, empty, file:// and the file's path.
+  std::string recording_dir = "/var/lib/swmld/recordings";
+  std::string recording_url;
+  // Where finished recordings are uploaded (the same placeholders), by upload_recording;
+  // empty, or no uploader: they stay in recording_dir.
+  std::string recording_upload_url;
+  RecordingUploader upload_recording;
   bool ring_on_start = true;     // send 180 Ringing when the document starts
   // Scales every wait (sleep, timeouts). 1 for real calls; 0 makes `swmld simulate` instant.
   double time_scale = 1.0;

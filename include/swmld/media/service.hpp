@@ -73,6 +73,9 @@ struct ServiceStats {
   std::uint64_t cache_misses = 0;
   std::uint64_t load_failures = 0;
   std::uint64_t jobs_queued = 0;
+  // Recordings not finished yet: running, or their file being closed (and their `done`,
+  // which may upload it and post a callback, not returned yet).
+  std::uint64_t recordings_active = 0;
 };
 
 // Checks ranges and combinations; the error names the configuration key (rtp.*, media.*).

@@ -34,6 +34,9 @@ asio::awaitable<Flow> prompt(Call&, const swml::Step&);
 asio::awaitable<Flow> sip_refer(Call&, const swml::Step&);
 asio::awaitable<Flow> request(Call&, const swml::Step&);
 asio::awaitable<Flow> send_digits(Call&, const swml::Step&);
+asio::awaitable<Flow> record(Call&, const swml::Step&);
+asio::awaitable<Flow> record_call(Call&, const swml::Step&);
+asio::awaitable<Flow> stop_record_call(Call&, const swml::Step&);
 asio::awaitable<Flow> connect(Call&, const swml::Step&);
 
 // Runs a step's `result` (execute.result, connect.result): the first cond branch that holds,

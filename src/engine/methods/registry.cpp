@@ -8,7 +8,7 @@
 namespace swmld::engine::methods {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, MethodFn>, 18> kMethods{{
+constexpr std::array<std::pair<std::string_view, MethodFn>, 21> kMethods{{
     {"answer", answer},            // answer the call (200 OK), wait for the ACK
     {"hangup", hangup},            // end the call: reject before answer, BYE after
     {"set", set},                  // write vars, key by key in document order
@@ -27,6 +27,9 @@ constexpr std::array<std::pair<std::string_view, MethodFn>, 18> kMethods{{
     {"request", request},          // HTTP request, response into variables
     {"send_digits", send_digits},  // send DTMF
     {"connect", connect},          // dial outbound legs, bridge the caller to who answers
+    {"record", record},            // record the caller (foreground)
+    {"record_call", record_call},  // record the call in the background
+    {"stop_record_call", stop_record_call},  // end a record_call
 }};
 
 }  // namespace
