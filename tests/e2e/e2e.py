@@ -255,7 +255,25 @@ class SippUas:
                "-error_file", os.path.join(workdir, self.name + "_errors.log")] + list(extra)
         self._out = open(os.path.join(workdir, self.name + "_stdout.log"), "w")
         self.proc = subprocess.Popen(cmd, cwd=workdir, stdout=self._out, stderr=subprocess.STDOUT)
-        time.sleep(0.2)  # let it bind before swmld dials it
+        self._wait_bound()
+
+    def _wait_bound(self, timeout=10):
+        """Waits until SIPp holds its UDP port (swmld's INVITE to a port nobody holds yet
+        fails at once with ICMP unreachable: a 503 transport error). A fixed sleep was not
+        enough on a loaded machine."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sipp {self.name} exited with {self.proc.returncode}")
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError:
+                return  # taken: SIPp is listening
+            finally:
+                probe.close()
+            time.sleep(0.02)
+        raise AssertionError(f"sipp {self.name} did not bind 127.0.0.1:{self.port} in {timeout}s")
 
     @property
     def uri(self):
