@@ -11,7 +11,8 @@ import re
 import time
 import urllib.request
 
-from e2e import HttpTestServer, SippUas, Swmld, case, free_port, run, sipp
+from e2e import (HttpTestServer, SippUas, Swmld, case, free_port, free_rtp_range, run,
+                 sipp)
 from rtp_peer import RtpPeer
 
 
@@ -19,6 +20,12 @@ def connect_doc(connect_yaml, after="    - hangup: {}\n"):
     return ("version: 1.0.0\nsections:\n  main:\n    - answer: {}\n    - connect:\n" +
             connect_yaml + "    - set: {after: \"${connect_result}/${connect_failed_reason}\"}\n" +
             after)
+
+
+def own_rtp(extra=None):
+    """The test's configuration with its own RTP ports: other runs on this machine use the
+    default 40000-40999 too, and a leg that finds 8 ports taken fails (`error`)."""
+    return dict(extra or {}, rtp=free_rtp_range(20))
 
 
 def callback_states(srv):
@@ -38,7 +45,7 @@ def serial_first_busy_then_second_answers_and_hangs_up(workdir):
                 f"        status_url: \"{srv.url('/connect')}\"\n",
                 after="    - play: \"silence:0.2\"\n    - hangup: {}\n")
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": doc}) as d:
+                       documents={"doc.yaml": doc}, extra=own_rtp()) as d:
                 caller = sipp(workdir, "uac_wait_bye.xml", d.port, timeout=20)
                 assert caller.rc == 0, caller.out
                 rec = d.wait_event("connect_result")[0]
@@ -68,7 +75,7 @@ def parallel_first_answer_wins_and_the_other_sees_cancel(workdir):
         try:
             doc = connect_doc(f"        parallel: [{{to: \"{ringer.uri}\"}}, {{to: \"{agent.uri}\"}}]\n")
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": doc}) as d:
+                       documents={"doc.yaml": doc}, extra=own_rtp()) as d:
                 caller = sipp(workdir, "uac_wait_bye.xml", d.port, timeout=20)
                 assert caller.rc == 0, caller.out
                 rec = d.wait_event("connect_result")[0]
@@ -90,7 +97,7 @@ def no_answer_within_timeout_cancels_and_the_document_goes_on(workdir):
                           after="    - cond:\n        - when: \"after == 'failed/no_answer'\"\n"
                                 "          then: [hangup]\n        - else: [{sleep: 20000}]\n")
         with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                   documents={"doc.yaml": doc}) as d:
+                   documents={"doc.yaml": doc}, extra=own_rtp()) as d:
             caller = sipp(workdir, "uac_wait_bye.xml", d.port, timeout=15)
             assert caller.rc == 0, caller.out
             rec = d.wait_event("connect_result")[0]
@@ -129,7 +136,7 @@ def answer_on_bridge_answers_the_caller_only_after_the_callee(workdir):
                    f"        to: \"{agent.uri}\"\n        answer_on_bridge: true\n"
                    "    - hangup: {}\n")
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": doc}) as d:
+                       documents={"doc.yaml": doc}, extra=own_rtp()) as d:
                 caller = sipp(workdir, "uac_wait_bye.xml", d.port, timeout=20, name="caller")
                 assert caller.rc == 0, caller.out
                 rec = d.wait_event("connect_result")[0]
@@ -181,7 +188,7 @@ def caller_hangs_up_while_ringing_every_leg_is_cancelled_nothing_left(workdir):
                f"        parallel: [{{to: \"{ringers[0].uri}\"}}, {{to: \"{ringers[1].uri}\"}}]\n"
                "        answer_on_bridge: true\n    - hangup: {}\n")
         with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}], documents={"doc.yaml": doc},
-                   extra={"metrics": {"listen": f"127.0.0.1:{mport}"}}) as d:
+                   extra=own_rtp({"metrics": {"listen": f"127.0.0.1:{mport}"}})) as d:
             caller = sipp(workdir, "uac_cancel_after_1s.xml", d.port, timeout=15)
             assert caller.rc == 0, caller.out  # INVITE -> 180 -> (1 s) CANCEL -> 200, 487 -> ACK
             rec = d.wait_event("connect_result")[0]
@@ -206,7 +213,7 @@ def digest_auth_407_on_the_outbound_invite(workdir):
             doc = connect_doc(f"        to: \"{agent.uri}\"\n        username: alice\n"
                               "        password: s3cret\n")
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": doc}) as d:
+                       documents={"doc.yaml": doc}, extra=own_rtp()) as d:
                 caller = sipp(workdir, "uac_wait_bye.xml", d.port, timeout=20)
                 assert caller.rc == 0, caller.out
                 rec = d.wait_event("connect_result")[0]
@@ -250,8 +257,8 @@ def gateway_dials_numbers_and_premium_numbers_are_denied_without_invite(workdir)
                    "            - hangup: {}\n"
                    "        - else: [{sleep: 20000}]\n")
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}], documents={"doc.yaml": doc},
-                       extra={"outbound": {"gateway": {"uri": f"sip:127.0.0.1:{gw.port}"},
-                                           "country": "+1"}}) as d:
+                       extra=own_rtp({"outbound": {"gateway": {"uri": f"sip:127.0.0.1:{gw.port}"},
+                                                   "country": "+1"}})) as d:
                 caller = sipp(workdir, "uac_wait_bye.xml", d.port, timeout=20)
                 assert caller.rc == 0, caller.out
                 recs = d.wait_event("connect_result", count=2)
@@ -278,7 +285,7 @@ def sip_refer_of_the_caller_after_the_callee_hung_up(workdir):
                               after="    - sip_refer: {to_uri: \"sip:transfer@example.com\"}\n"
                                     "    - hangup: {}\n")
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": doc}) as d:
+                       documents={"doc.yaml": doc}, extra=own_rtp()) as d:
                 # INVITE -> 200 -> ACK; REFER -> 202; NOTIFY(200) -> 200; BYE -> 200
                 caller = sipp(workdir, "uac_refer_notify_200.xml", d.port, timeout=20)
                 assert caller.rc == 0, caller.out

@@ -8,7 +8,7 @@ confirm script answered by the callee's RFC 4733 '1' (or not: the next destinati
 
 import threading
 
-from e2e import SippUas, Swmld, case, run, sipp
+from e2e import SippUas, Swmld, case, free_rtp_range, run, sipp
 from rtp_peer import (RtpPeer, analyse, dominant_frequency, dtmf_events, parse_rtp,
                       pcm_from_packets, tone_fraction, tone_pcm)
 
@@ -16,6 +16,12 @@ from rtp_peer import (RtpPeer, analyse, dominant_frequency, dtmf_events, parse_r
 def connect_doc(connect_yaml):
     return ("version: 1.0.0\nsections:\n  main:\n    - answer: {}\n    - connect:\n" +
             connect_yaml + "    - hangup: {}\n")
+
+
+def own_rtp(extra=None):
+    """The test's configuration with its own RTP ports: other runs on this machine use the
+    default 40000-40999 too, and a leg that finds 8 ports taken fails (`error`)."""
+    return dict(extra or {}, rtp=free_rtp_range(20))
 
 
 def caller_call(workdir, port, peer, timeout=20):
@@ -90,7 +96,8 @@ def tones_and_digits_are_relayed_both_ways(workdir):
                          extra=["-key", "rtp_port", str(callee_rtp.port)])
         try:
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": connect_doc(f"        to: \"{callee.uri}\"\n")}) as d:
+                       documents={"doc.yaml": connect_doc(f"        to: \"{callee.uri}\"\n")},
+                       extra=own_rtp()) as d:
                 def caller_side():
                     # The ringback's first packet names swmld's port for the caller's leg.
                     dest = caller_rtp.wait_for(1, timeout=10)[0].src
@@ -152,7 +159,8 @@ def ringback_until_the_callees_early_media_then_its_tone(workdir):
                          extra=["-key", "rtp_port", str(callee_rtp.port)])
         try:
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": connect_doc(f"        to: \"{callee.uri}\"\n")}) as d:
+                       documents={"doc.yaml": connect_doc(f"        to: \"{callee.uri}\"\n")},
+                       extra=own_rtp()) as d:
                 def caller_side():
                     dest = caller_rtp.wait_for(1, timeout=10)[0].src
                     caller_rtp.send_pcm(dest, tone_pcm(1000, 3000))
@@ -205,7 +213,7 @@ def confirm_accepted_by_the_callees_digit_1_bridges(workdir):
         try:
             doc = connect_doc(f"        serial:\n          - to: \"{callee.uri}\"\n" + CONFIRM % 3)
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": doc}) as d:
+                       documents={"doc.yaml": doc}, extra=own_rtp()) as d:
                 def caller_side():
                     dest = caller_rtp.wait_for(1, timeout=10)[0].src
                     caller_rtp.send_pcm(dest, tone_pcm(1000, 3000))
@@ -262,7 +270,7 @@ def confirm_without_a_digit_hangs_up_the_leg_and_dials_the_next(workdir):
             doc = connect_doc(f"        serial:\n          - to: \"{first.uri}\"\n" + CONFIRM % 0.5 +
                               f"          - to: \"{second.uri}\"\n")
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": doc}) as d:
+                       documents={"doc.yaml": doc}, extra=own_rtp()) as d:
                 caller = sipp(workdir, "uac_wait_bye.xml", d.port, timeout=20)
                 assert caller.rc == 0, caller.out
                 rec = d.wait_event("connect_result")[0]

@@ -6,9 +6,15 @@ what it hears, and each must hear the other's tone through swmld's relay."""
 import os
 import time
 
-from e2e import Swmld, case, run
+from e2e import Swmld, case, free_rtp_range, run
 from rtp_peer import read_wav, tone_fraction, tone_pcm, write_wav
 from softphone import Softphone
+
+
+def own_rtp(extra=None):
+    """The test's configuration with its own RTP ports: other runs on this machine use the
+    default 40000-40999 too, and a leg that finds 8 ports taken fails (`error`)."""
+    return dict(extra or {}, rtp=free_rtp_range(20))
 
 
 def seconds_of(pcm, freq, rate=8000):
@@ -29,7 +35,7 @@ def two_softphones_hear_each_others_tone(workdir):
         doc = ("version: 1.0.0\nsections:\n  main:\n    - answer: {}\n"
                f"    - connect: {{to: \"{b.uri}\"}}\n    - hangup: {{}}\n")
         with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                   documents={"doc.yaml": doc}) as s, Softphone(workdir, name="a") as a:
+                   documents={"doc.yaml": doc}, extra=own_rtp()) as s, Softphone(workdir, name="a") as a:
             a.call(f"sip:swml@127.0.0.1:{s.port}", play_wav=a_mic, record_wav=a_heard)
             a.wait_connected(timeout=15)
             b.wait_connected(timeout=15)
