@@ -62,6 +62,29 @@ def free_port(kinds=(socket.SOCK_DGRAM, socket.SOCK_STREAM)):
     raise RuntimeError("no free port")
 
 
+def free_sipp_media_port():
+    """A port for SIPp's -mp: SIPp binds it and the next three (audio RTP/RTCP, video
+    RTP/RTCP) and exits 254 when one is taken ("Unable to bind video RTP socket", seen with
+    free_port() beside other test runs), so all four must be free (racy by nature, as
+    free_port)."""
+    import random
+    for _ in range(200):
+        base = random.randrange(20000, 32000, 2)  # below the ephemeral range (32768-60999)
+        socks = []
+        try:
+            for p in range(base, base + 4):
+                t = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(t)
+                t.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            pass
+        finally:
+            for t in socks:
+                t.close()
+    raise RuntimeError("no four free UDP ports for SIPp's media")
+
+
 def free_rtp_range(n):
     """`n` consecutive UDP ports on 127.0.0.1 free now, outside the default 40000-40999 (for
     `rtp.port_min`/`port_max` when a test must not share ports with other runs)."""
@@ -227,7 +250,7 @@ def sipp(workdir, scenario, target_port, service="swml", calls=1, timeout=30, ex
     trace = os.path.join(workdir, name + "_messages.log")
     local = free_port()
     cmd = ["sipp", "-sf", path, "-s", service, f"127.0.0.1:{target_port}", "-i", "127.0.0.1",
-           "-p", str(local), "-mp", str(free_port()), "-m", str(calls), "-nostdin",
+           "-p", str(local), "-mp", str(free_sipp_media_port()), "-m", str(calls), "-nostdin",
            "-timeout", str(timeout), "-timeout_error", "-t", transport,
            "-trace_msg", "-message_file", trace, "-trace_err",
            "-error_file", os.path.join(workdir, name + "_errors.log")] + list(extra)
@@ -250,12 +273,30 @@ class SippUas:
         self.port = free_port()
         self.timeout = timeout
         cmd = ["sipp", "-sf", path, "-i", "127.0.0.1", "-p", str(self.port),
-               "-mp", str(free_port()), "-m", str(calls), "-nostdin", "-timeout", str(timeout),
+               "-mp", str(free_sipp_media_port()), "-m", str(calls), "-nostdin", "-timeout", str(timeout),
                "-timeout_error", "-trace_msg", "-message_file", self.trace, "-trace_err",
                "-error_file", os.path.join(workdir, self.name + "_errors.log")] + list(extra)
         self._out = open(os.path.join(workdir, self.name + "_stdout.log"), "w")
         self.proc = subprocess.Popen(cmd, cwd=workdir, stdout=self._out, stderr=subprocess.STDOUT)
-        time.sleep(0.2)  # let it bind before swmld dials it
+        self._wait_bound()
+
+    def _wait_bound(self, timeout=10):
+        """Waits until SIPp holds its UDP port (swmld's INVITE to a port nobody holds yet
+        fails at once with ICMP unreachable: a 503 transport error). A fixed sleep was not
+        enough on a loaded machine."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"sipp {self.name} exited with {self.proc.returncode}")
+            probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError:
+                return  # taken: SIPp is listening
+            finally:
+                probe.close()
+            time.sleep(0.02)
+        raise AssertionError(f"sipp {self.name} did not bind 127.0.0.1:{self.port} in {timeout}s")
 
     @property
     def uri(self):
