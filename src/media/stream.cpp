@@ -474,8 +474,17 @@ void Stream::on_packet(std::span<const std::uint8_t> data, const boost::asio::ip
     latched_ssrc_ = packet->header.ssrc;
     connect_to(from);
   }
-  if (relay_out_ && pt != 13) relay_out(*packet, static_cast<int>(pt) == params_.te_payload_type);
-  if (static_cast<int>(pt) != params_.te_payload_type) {
+  const bool is_event = static_cast<int>(pt) == params_.te_payload_type;
+  // A key whose event began before the bridge belongs to what ran then (a confirm prompt
+  // took it): its remaining packets are not relayed.
+  const bool old_event = is_event && have_event_before_bridge_ &&
+                         packet->header.timestamp == event_before_bridge_;
+  if (relay_out_ && pt != 13 && !old_event) relay_out(*packet, is_event);
+  if (is_event && !relay_out_) {
+    event_before_bridge_ = packet->header.timestamp;
+    have_event_before_bridge_ = true;
+  }
+  if (!is_event) {
     if (pt == params_.payload_type)
       for (auto& t : taps_) t->on_received(packet->payload, params_.law);
     return;

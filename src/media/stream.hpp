@@ -192,6 +192,10 @@ class Stream : public std::enable_shared_from_this<Stream>, private RelaySink {
   std::uint32_t sent_end_ = 0;  // the timestamp after the last packet sent (paced or relayed)
   std::vector<std::shared_ptr<AudioTap>> taps_;
   std::vector<std::uint8_t> relayed_for_taps_;  // relayed payload the taps have not seen yet
+  // The timestamp of the last RFC 4733 event received while not bridged: the rest of that
+  // key's packets are not relayed once a bridge starts (the key was not meant for the peer).
+  std::uint32_t event_before_bridge_ = 0;
+  bool have_event_before_bridge_ = false;
 };
 
 }  // namespace swmld::media
