@@ -6,9 +6,12 @@ timestamps, 20 ms pacing, RFC 4733 digits relayed as RFC 4733, the US ringback w
 callee rings and the callee's early media instead once it sends a 183 with SDP, and a
 confirm script answered by the callee's RFC 4733 '1' (or not: the next destination)."""
 
+import json
+import os
 import threading
+import wave
 
-from e2e import SippUas, Swmld, case, free_rtp_range, run, sipp
+from e2e import HttpTestServer, SippUas, Swmld, case, free_rtp_range, run, sipp
 from rtp_peer import (RtpPeer, analyse, dominant_frequency, dtmf_events, parse_rtp,
                       pcm_from_packets, tone_fraction, tone_pcm)
 
@@ -282,6 +285,58 @@ def confirm_without_a_digit_hangs_up_the_leg_and_dials_the_next(workdir):
     # digit sends nothing or silence), then nothing once it was hung up.
     pcm = pcm_from_packets(first_rtp.packets(), payload_type=0)
     assert 0.4 <= len(pcm) / 8000 <= 1.0 and max(abs(x) for x in pcm) < 64, len(pcm)
+
+
+@case
+def record_call_around_connect_records_the_caller_left_and_the_callee_right(workdir):
+    """issue 16: record_call (stereo) around a bridge: left what the caller says, right what
+    the caller hears (the callee, relayed)."""
+    rec = os.path.join(workdir, "rec")
+    with HttpTestServer() as http, RtpPeer() as caller_rtp, RtpPeer() as callee_rtp:
+        callee = SippUas(workdir, "uas_connect_media.xml", name="callee",
+                         extra=["-key", "rtp_port", str(callee_rtp.port)])
+        try:
+            doc = ("version: 1.0.0\nsections:\n  main:\n    - answer: {}\n"
+                   "    - record_call: {stereo: true}\n"
+                   f"    - connect: {{to: \"{callee.uri}\", ringback: [\"silence:10\"]}}\n"
+                   "    - stop_record_call: {}\n"
+                   f"    - request: {{url: \"{http.url('/vars')}\", method: POST, body: "
+                   "{url: \"${record_call_url}\", connect: \"${connect_result}\", "
+                   "stop: \"${stop_record_call_result}\"}}\n"
+                   "    - hangup: {}\n")
+            with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}], documents={"doc.yaml": doc},
+                       extra=own_rtp({"recording": {"dir": rec}})) as d:
+                def caller_side():
+                    dest = caller_rtp.wait_for(1, timeout=10)[0].src
+                    caller_rtp.send_pcm(dest, tone_pcm(1000, 2500))
+
+                def callee_side():
+                    dest = callee_rtp.wait_for(1, timeout=10)[0].src
+                    callee_rtp.send_pcm(dest, tone_pcm(2000, 2500))
+
+                sides = [Side(caller_side), Side(callee_side)]
+                caller = caller_call(workdir, d.port, caller_rtp)
+                assert caller.rc == 0, caller.out
+                for side in sides:
+                    side.join_check()
+                http.wait_for(1, path="/vars", timeout=10)
+                got = json.loads(http.requests("/vars")[0]["body"])
+            assert callee.result().rc == 0
+        finally:
+            callee.stop()
+    assert got["connect"] == "connected" and got["stop"] == "success", got
+    path = got["url"][len("file://"):]
+    with wave.open(path, "rb") as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (2, 2, 8000)
+        raw = w.readframes(w.getnframes())
+    samples = [int.from_bytes(raw[i:i + 2], "little", signed=True) for i in range(0, len(raw), 2)]
+    left, right = samples[0::2], samples[1::2]
+    # The callee answers ~0.3 s in and both peers then send 2.5 s of their tones: look at the
+    # middle second, where both are bridged.
+    assert len(left) >= 8000 * 2, len(left)
+    mid = slice(len(left) // 2 - 4000, len(left) // 2 + 4000)
+    assert abs(dominant_frequency(left[mid]) - 1000) <= 10, dominant_frequency(left[mid])
+    assert abs(dominant_frequency(right[mid]) - 2000) <= 10, dominant_frequency(right[mid])
 
 
 if __name__ == "__main__":
