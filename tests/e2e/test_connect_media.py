@@ -92,28 +92,23 @@ def check_caller_stream(pkts):
     return i
 
 
-@case
-def tones_and_digits_are_relayed_both_ways(workdir):
+def bridged_call(workdir, scenario, doc_of, caller_side, callee_side, settings=None):
+    """One call: SIPp's caller (its RTP on one RtpPeer) into swmld running `doc_of(callee)`,
+    which connects to a SIPp callee `scenario` (its RTP on another); `caller_side(peer)` and
+    `callee_side(peer)` run beside the call, each from the first packet swmld sends it (the
+    address to send to). Returns (the connect_result record, what the caller received, what
+    the callee received)."""
     with RtpPeer() as caller_rtp, RtpPeer() as callee_rtp:
-        callee = SippUas(workdir, "uas_connect_media.xml", name="callee",
+        callee = SippUas(workdir, scenario, name="callee",
                          extra=["-key", "rtp_port", str(callee_rtp.port)])
         try:
             with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": connect_doc(f"        to: \"{callee.uri}\"\n")},
-                       extra=own_rtp()) as d:
-                def caller_side():
-                    # The ringback's first packet names swmld's port for the caller's leg.
-                    dest = caller_rtp.wait_for(1, timeout=10)[0].src
-                    caller_rtp.send_pcm(dest, tone_pcm(1000, 1600))
-                    caller_rtp.send_dtmf(dest, "5")
-                    caller_rtp.send_pcm(dest, tone_pcm(1000, 400))
+                       documents={"doc.yaml": doc_of(callee)}, extra=own_rtp(settings)) as d:
+                def run_side(fn, peer):
+                    return lambda: fn(peer, peer.wait_for(1, timeout=10)[0].src)
 
-                def callee_side():
-                    # The first relayed packet names swmld's port for the callee's leg.
-                    dest = callee_rtp.wait_for(1, timeout=10)[0].src
-                    callee_rtp.send_pcm(dest, tone_pcm(2000, 2000))
-
-                sides = [Side(caller_side), Side(callee_side)]
+                sides = [Side(run_side(caller_side, caller_rtp)),
+                         Side(run_side(callee_side, callee_rtp))]
                 caller = caller_call(workdir, d.port, caller_rtp)
                 assert caller.rc == 0, caller.out
                 for s in sides:
@@ -121,10 +116,25 @@ def tones_and_digits_are_relayed_both_ways(workdir):
                 rec = d.wait_event("connect_result")[0]
             res = callee.result()
             assert res.rc == 0, res.out
-            assert rec["result"] == "connected", rec
-            to_callee, to_caller = callee_rtp.packets(), caller_rtp.packets()
+            return rec, caller_rtp.packets(), callee_rtp.packets()
         finally:
             callee.stop()
+
+
+@case
+def tones_and_digits_are_relayed_both_ways(workdir):
+    def caller_side(peer, dest):  # the ringback's first packet names swmld's port
+        peer.send_pcm(dest, tone_pcm(1000, 1600))
+        peer.send_dtmf(dest, "5")
+        peer.send_pcm(dest, tone_pcm(1000, 400))
+
+    def callee_side(peer, dest):  # the first relayed packet names swmld's port
+        peer.send_pcm(dest, tone_pcm(2000, 2000))
+
+    rec, to_caller, to_callee = bridged_call(
+        workdir, "uas_connect_media.xml", lambda c: connect_doc(f"        to: \"{c.uri}\"\n"),
+        caller_side, callee_side)
+    assert rec["result"] == "connected", rec
 
     # The callee hears the caller's 1 kHz tone, then the digit as RFC 4733 (pt 101, its
     # answer's), then the tone again: one stream, nothing lost, 20 ms pacing.
@@ -157,35 +167,18 @@ def tones_and_digits_are_relayed_both_ways(workdir):
 
 @case
 def ringback_until_the_callees_early_media_then_its_tone(workdir):
-    with RtpPeer() as caller_rtp, RtpPeer() as callee_rtp:
-        callee = SippUas(workdir, "uas_connect_early.xml", name="callee",
-                         extra=["-key", "rtp_port", str(callee_rtp.port)])
-        try:
-            with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": connect_doc(f"        to: \"{callee.uri}\"\n")},
-                       extra=own_rtp()) as d:
-                def caller_side():
-                    dest = caller_rtp.wait_for(1, timeout=10)[0].src
-                    caller_rtp.send_pcm(dest, tone_pcm(1000, 3000))
+    def caller_side(peer, dest):
+        peer.send_pcm(dest, tone_pcm(1000, 3000))
 
-                def callee_side():
-                    # Early media is a bridge too: the caller's tone reaches the callee after
-                    # its 183, which tells the callee's peer where to send.
-                    dest = callee_rtp.wait_for(1, timeout=10)[0].src
-                    callee_rtp.send_pcm(dest, tone_pcm(2000, 2000))
+    def callee_side(peer, dest):
+        # Early media is a bridge too: the caller's tone reaches the callee after its 183,
+        # which tells the callee's peer where to send.
+        peer.send_pcm(dest, tone_pcm(2000, 2000))
 
-                sides = [Side(caller_side), Side(callee_side)]
-                caller = caller_call(workdir, d.port, caller_rtp)
-                assert caller.rc == 0, caller.out
-                for s in sides:
-                    s.join_check()
-                rec = d.wait_event("connect_result")[0]
-            res = callee.result()
-            assert res.rc == 0, res.out
-            assert rec["result"] == "connected", rec
-            to_caller, to_callee = caller_rtp.packets(), callee_rtp.packets()
-        finally:
-            callee.stop()
+    rec, to_caller, to_callee = bridged_call(
+        workdir, "uas_connect_early.xml", lambda c: connect_doc(f"        to: \"{c.uri}\"\n"),
+        caller_side, callee_side)
+    assert rec["result"] == "connected", rec
     # The caller heard ringback for the 1.2 s the callee rang without SDP, then the callee's
     # tone (early media, then answered), continuous on one stream.
     relayed_from = check_caller_stream(to_caller)
@@ -210,36 +203,19 @@ CONFIRM = ("            confirm:\n"
 
 @case
 def confirm_accepted_by_the_callees_digit_1_bridges(workdir):
-    with RtpPeer() as caller_rtp, RtpPeer() as callee_rtp:
-        callee = SippUas(workdir, "uas_connect_media.xml", name="callee",
-                         extra=["-key", "rtp_port", str(callee_rtp.port)])
-        try:
-            doc = connect_doc(f"        serial:\n          - to: \"{callee.uri}\"\n" + CONFIRM % 3)
-            with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
-                       documents={"doc.yaml": doc}, extra=own_rtp()) as d:
-                def caller_side():
-                    dest = caller_rtp.wait_for(1, timeout=10)[0].src
-                    caller_rtp.send_pcm(dest, tone_pcm(1000, 3000))
+    def caller_side(peer, dest):
+        peer.send_pcm(dest, tone_pcm(1000, 3000))
 
-                def callee_side():
-                    # The prompt's first packet: press 1, then talk.
-                    dest = callee_rtp.wait_for(1, timeout=10)[0].src
-                    callee_rtp.send_dtmf(dest, "1")
-                    callee_rtp.send_pcm(dest, tone_pcm(2000, 1500))
+    def callee_side(peer, dest):  # the prompt's first packet: press 1, then talk
+        peer.send_dtmf(dest, "1")
+        peer.send_pcm(dest, tone_pcm(2000, 1500))
 
-                sides = [Side(caller_side), Side(callee_side)]
-                caller = caller_call(workdir, d.port, caller_rtp)
-                assert caller.rc == 0, caller.out
-                for s in sides:
-                    s.join_check()
-                rec = d.wait_event("connect_result")[0]
-            res = callee.result()
-            assert res.rc == 0, res.out
-            assert rec["result"] == "connected", rec
-            assert [x["result"] for x in rec["destinations"]] == ["connected"], rec
-            to_caller, to_callee = caller_rtp.packets(), callee_rtp.packets()
-        finally:
-            callee.stop()
+    rec, to_caller, to_callee = bridged_call(
+        workdir, "uas_connect_media.xml",
+        lambda c: connect_doc(f"        serial:\n          - to: \"{c.uri}\"\n" + CONFIRM % 3),
+        caller_side, callee_side)
+    assert rec["result"] == "connected", rec
+    assert [x["result"] for x in rec["destinations"]] == ["connected"], rec
     # The callee heard the prompt (silence), then the caller's tone once bridged; the caller
     # never heard the digit (it was the confirm's) but heard the callee's tone.
     # The confirm's prompt played to the callee first: silence from swmld's own stream (one
@@ -292,38 +268,23 @@ def record_call_around_connect_records_the_caller_left_and_the_callee_right(work
     """issue 16: record_call (stereo) around a bridge: left what the caller says, right what
     the caller hears (the callee, relayed)."""
     rec = os.path.join(workdir, "rec")
-    with HttpTestServer() as http, RtpPeer() as caller_rtp, RtpPeer() as callee_rtp:
-        callee = SippUas(workdir, "uas_connect_media.xml", name="callee",
-                         extra=["-key", "rtp_port", str(callee_rtp.port)])
-        try:
-            doc = ("version: 1.0.0\nsections:\n  main:\n    - answer: {}\n"
-                   "    - record_call: {stereo: true}\n"
-                   f"    - connect: {{to: \"{callee.uri}\", ringback: [\"silence:10\"]}}\n"
-                   "    - stop_record_call: {}\n"
-                   f"    - request: {{url: \"{http.url('/vars')}\", method: POST, body: "
-                   "{url: \"${record_call_url}\", connect: \"${connect_result}\", "
-                   "stop: \"${stop_record_call_result}\"}}\n"
-                   "    - hangup: {}\n")
-            with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}], documents={"doc.yaml": doc},
-                       extra=own_rtp({"recording": {"dir": rec}})) as d:
-                def caller_side():
-                    dest = caller_rtp.wait_for(1, timeout=10)[0].src
-                    caller_rtp.send_pcm(dest, tone_pcm(1000, 2500))
+    with HttpTestServer() as http:
+        def doc_of(callee):
+            return ("version: 1.0.0\nsections:\n  main:\n    - answer: {}\n"
+                    "    - record_call: {stereo: true}\n"
+                    f"    - connect: {{to: \"{callee.uri}\", ringback: [\"silence:10\"]}}\n"
+                    "    - stop_record_call: {}\n"
+                    f"    - request: {{url: \"{http.url('/vars')}\", method: POST, body: "
+                    "{url: \"${record_call_url}\", connect: \"${connect_result}\", "
+                    "stop: \"${stop_record_call_result}\"}}\n"
+                    "    - hangup: {}\n")
 
-                def callee_side():
-                    dest = callee_rtp.wait_for(1, timeout=10)[0].src
-                    callee_rtp.send_pcm(dest, tone_pcm(2000, 2500))
-
-                sides = [Side(caller_side), Side(callee_side)]
-                caller = caller_call(workdir, d.port, caller_rtp)
-                assert caller.rc == 0, caller.out
-                for side in sides:
-                    side.join_check()
-                http.wait_for(1, path="/vars", timeout=10)
-                got = json.loads(http.requests("/vars")[0]["body"])
-            assert callee.result().rc == 0
-        finally:
-            callee.stop()
+        bridged_call(workdir, "uas_connect_media.xml", doc_of,
+                     lambda peer, dest: peer.send_pcm(dest, tone_pcm(1000, 2500)),
+                     lambda peer, dest: peer.send_pcm(dest, tone_pcm(2000, 2500)),
+                     settings={"recording": {"dir": rec}})
+        http.wait_for(1, path="/vars", timeout=10)
+        got = json.loads(http.requests("/vars")[0]["body"])
     assert got["connect"] == "connected" and got["stop"] == "success", got
     path = got["url"][len("file://"):]
     with wave.open(path, "rb") as w:
