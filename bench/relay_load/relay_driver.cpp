@@ -45,11 +45,21 @@ int main(int argc, char** argv) {
   std::string ports_file = "ports.txt";
   for (int opt; (opt = ::getopt(argc, argv, "n:b:o:p:t:")) != -1;) {
     switch (opt) {
-      case 'n': calls = std::stoi(optarg); break;
-      case 'b': base = std::stoi(optarg); break;
-      case 'o': ports_file = optarg; break;
-      case 'p': rtp_min = std::stoi(optarg); break;
-      case 't': threads = std::stoi(optarg); break;
+      case 'n':
+        calls = std::stoi(optarg);
+        break;
+      case 'b':
+        base = std::stoi(optarg);
+        break;
+      case 'o':
+        ports_file = optarg;
+        break;
+      case 'p':
+        rtp_min = std::stoi(optarg);
+        break;
+      case 't':
+        threads = std::stoi(optarg);
+        break;
       default:
         std::fprintf(stderr,
                      "usage: relay_driver -n CALLS -b TOOL_BASE -o PORTS_FILE [-p RTP_MIN] "
@@ -84,7 +94,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "relay_driver: no RTP port at call %d\n", c);
       return 1;
     }
-    auto answered = (*b)->remote_sdp({swmld::call::RemoteSdp::Kind::answer, sdp_for(base + 4 * c + 2)});
+    auto answered =
+        (*b)->remote_sdp({swmld::call::RemoteSdp::Kind::answer, sdp_for(base + 4 * c + 2)});
     auto bridged = (*a)->bridge(**b);
     if (!answered || !bridged) {
       std::fprintf(stderr, "relay_driver: bridge failed at call %d: %s\n", c,

@@ -2,9 +2,8 @@
 // sending stream makes of relayed packets). See relay.hpp.
 #include "relay.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <cstring>
 #include <utility>
 
@@ -94,8 +93,7 @@ void RelayTimeline::start(const RelayPacket& packet, RelaySink& sink) {
   pending_ts_ = packet.timestamp;
 }
 
-void RelayTimeline::push_audio(const RelayPacket& packet, const Target& target,
-                               RelaySink& sink) {
+void RelayTimeline::push_audio(const RelayPacket& packet, const Target& target, RelaySink& sink) {
   if (packet.size == 0) return;
   const auto frame = static_cast<std::size_t>(target.ptime_ms) * 8;
   bool restart = !mapped_ || packet.ssrc != ssrc_ || target.law != law_ || frame != frame_;
@@ -135,8 +133,7 @@ void RelayTimeline::push_audio(const RelayPacket& packet, const Target& target,
   append(packet.payload.data(), packet.law, packet.size, sink);
 }
 
-void RelayTimeline::append(const std::uint8_t* data, Law law, std::size_t count,
-                           RelaySink& sink) {
+void RelayTimeline::append(const std::uint8_t* data, Law law, std::size_t count, RelaySink& sink) {
   const std::uint8_t silence = g711_silence(law_);
   while (count > 0) {
     const std::size_t take = std::min(count, buffer_.size() - pending_);

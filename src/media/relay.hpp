@@ -120,7 +120,7 @@ class RelayTimeline {
   std::uint32_t offset_ = 0;   // sink timestamp - source timestamp
   std::uint32_t next_in_ = 0;  // the source timestamp the next audio packet should have
   Law law_ = Law::ulaw;
-  std::size_t frame_ = 160;  // samples per frame of the sink
+  std::size_t frame_ = 160;       // samples per frame of the sink
   std::uint32_t pending_ts_ = 0;  // the source timestamp of buffer_[0]
   std::size_t pending_ = 0;
   std::array<std::uint8_t, 2 * kMaxRelayPayload> buffer_;

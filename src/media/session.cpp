@@ -326,9 +326,8 @@ Status Session::bridge(call::MediaControl& other) {
   bridged_ = peer;
   peer->bridged_ = this;
   thread_->run([s = stream_, out = relay_out_, in = relay_in_] { s->bridge(out, in); });
-  peer->thread_->run([s = peer->stream_, out = peer->relay_out_, in = peer->relay_in_] {
-    s->bridge(out, in);
-  });
+  peer->thread_->run(
+      [s = peer->stream_, out = peer->relay_out_, in = peer->relay_in_] { s->bridge(out, in); });
   return Ok{};
 }
 

@@ -537,7 +537,6 @@ void Stream::receive_rtcp() {
       });
 }
 
-
 // ---- bridging: relayed packets in and out (relay.hpp) -------------------------------------
 
 void Stream::bridge(std::shared_ptr<RelayLink> out, std::shared_ptr<RelayLink> in) {
@@ -602,8 +601,8 @@ void Stream::send_relayed(const Frame& frame) {
   h.seq = seq_++;
   h.timestamp = frame.timestamp;
   h.marker = frame.marker;
-  h.payload_type = frame.event ? static_cast<std::uint8_t>(params_.te_payload_type)
-                               : params_.payload_type;
+  h.payload_type =
+      frame.event ? static_cast<std::uint8_t>(params_.te_payload_type) : params_.payload_type;
   rtp::write_header(h, packet.data());
   std::memcpy(packet.data() + rtp::kHeaderSize, frame.payload.data(), frame.payload.size());
   const std::size_t size = rtp::kHeaderSize + frame.payload.size();

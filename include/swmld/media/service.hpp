@@ -64,7 +64,7 @@ struct ServiceStats {
   std::uint64_t dropped_payload_type = 0;  // received, a payload type not negotiated
   std::uint64_t dropped_keys = 0;          // RFC 4733 keys beyond 25 a second
   std::uint64_t late_ticks = 0;  // ticks that started more than 5 ms late
-  std::uint64_t packets_relayed = 0;  // bridged: sent as relayed from the other leg
+  std::uint64_t packets_relayed = 0;         // bridged: sent as relayed from the other leg
   std::uint64_t relay_dropped_late = 0;      // bridged: older than their source's last packet
   std::uint64_t relay_dropped_overflow = 0;  // bridged: the other leg's media thread was behind
   std::uint64_t cache_bytes = 0;

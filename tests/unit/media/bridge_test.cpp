@@ -106,8 +106,8 @@ std::string sdp_to(int port, const std::string& codec_pt, int te_pt, int ptime) 
          "m=audio " +
          std::to_string(port) + " RTP/AVP " + codec_pt + " " + std::to_string(te_pt) +
          "\r\na=rtpmap:" + codec_pt + " " + codec + "/8000\r\na=rtpmap:" + std::to_string(te_pt) +
-         " telephone-event/8000\r\na=fmtp:" + std::to_string(te_pt) + " 0-16\r\na=ptime:" +
-         std::to_string(ptime) + "\r\na=sendrecv\r\n";
+         " telephone-event/8000\r\na=fmtp:" + std::to_string(te_pt) +
+         " 0-16\r\na=ptime:" + std::to_string(ptime) + "\r\na=sendrecv\r\n";
 }
 
 int sdp_port(const std::string& sdp) {
@@ -365,7 +365,7 @@ TEST(MediaBridge, EachLegLatchesOntoWhereItsFarEndsRtpComesFrom) {
   Bridged call;
   Peer nat_a, nat_b;  // what the SDPs name is not where the RTP comes from (NAT)
   nat_b.send_audio(call.port_b, 0, 1, 160, 160, 0x32);  // B latches onto nat_b
-  auto first = call.peer_a.drain(200ms);  // A has not latched yet: to A's SDP address
+  auto first = call.peer_a.drain(200ms);                // A has not latched yet: to A's SDP address
   ASSERT_EQ(first.size(), 1u);
   EXPECT_EQ(first[0].payload()[0], 0x32);
   nat_a.send_audio(call.port_a, 0, 1, 160, 160, 0x31);  // A latches onto nat_a
