@@ -103,8 +103,10 @@ class Sipp {
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     if (posix_spawnp(&pid_, "sipp", &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
-    // Listening once its port is taken.
-    for (int i = 0; i < 200 && pid_ > 0 && !port_taken(port_, type); ++i)
+    // Listening once its port is taken. SIPp took 2 s to start on a loaded CI machine (the
+    // first tests of a `ctest -j2` run): wait up to 10 s before a dial can find it closed.
+    const int tries = 1000 * SWMLD_TEST_SLOWDOWN;
+    for (int i = 0; i < tries && pid_ > 0 && !port_taken(port_, type); ++i)
       std::this_thread::sleep_for(10ms);
   }
   ~Sipp() {
