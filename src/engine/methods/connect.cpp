@@ -375,7 +375,14 @@ asio::awaitable<bool> Connect::confirm(Attempt& a) {
                         });
   c_.set_focus(a.leg);
   Flow flow;
-  if (const swml::Block* block = step_.block(a.dest.path + ".confirm")) {
+  // Inline steps (`confirm: true` in the expanded arguments) are the destination's own, or
+  // the connect's that it inherited; a string is a URL.
+  const swml::Block* block = nullptr;
+  if (p["confirm"].is_boolean()) {
+    block = step_.block(a.dest.path + ".confirm");
+    if (!block) block = step_.block("connect.confirm");
+  }
+  if (block) {
     flow = co_await c_.run_block(*block);
   } else {
     const std::string url = to_text(p["confirm"]);

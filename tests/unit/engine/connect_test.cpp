@@ -189,5 +189,23 @@ sections:
   EXPECT_FALSE(h.outcome.has_value());  // the caller is bridged to b
 }
 
+TEST(Connect, AConnectLevelConfirmRunsForEveryDestinationOfEveryMode) {
+  Harness h;
+  h.dialer->on_dial = [](fakes::FakeOutboundLeg& leg) { leg.answer(); };
+  h.start(R"(
+version: 1.0.0
+sections:
+  main:
+    - connect:
+        serial_parallel: [[{to: "sip:a@x"}], [{to: "sip:b@x"}, {to: "sip:c@x"}]]
+        confirm: [{play: "say:whisper"}]
+)");
+  h.run_for(200ms);
+  const auto& a = h.rec.actions;
+  EXPECT_TRUE(has(a, "play say:whisper")) << testing::PrintToString(a);
+  EXPECT_TRUE(has(a, "bridge"));
+  EXPECT_FALSE(h.outcome.has_value());  // bridged to a after the whisper
+}
+
 }  // namespace
 }  // namespace swmld::engine
