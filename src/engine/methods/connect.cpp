@@ -50,8 +50,8 @@ struct Attempt {
   bool early_media = false;    // the callee sent SDP in a provisional response
   bool sdp_before_answer = false;
   bool timed_out = false;      // we cancelled it after `timeout`
-  bool lost = false;           // we cancelled it: another leg answered first
-  std::string reason;          // why it ended: busy, no_answer, declined, denied, ...
+  std::string reason;          // why it ended: busy, no_answer, declined, denied, lost
+                               // (cancelled: another leg answered first), ...
   int sip_code = 0;
   std::string detail;          // refused: the rule or limit
   bool done() const { return !reason.empty(); }
@@ -535,7 +535,7 @@ asio::awaitable<Flow> Connect::run() {
       if (!early_bridged_) {
         for (std::size_t i = first; i < attempts_.size(); ++i) {
           Attempt& a = attempts_[i];
-          if (a.done() || !a.early_media || !a.ringing) continue;
+          if (a.done() || !a.early_media) continue;  // (set with its 183: it rings)
           co_await stop_ringback();
           if (!c_.inbound().answered()) {
             Flow f = c_.ensure_early_media();
@@ -573,7 +573,6 @@ asio::awaitable<Flow> Connect::run() {
       // First answer wins: the others are cancelled.
       for (std::size_t i = first; i < attempts_.size(); ++i)
         if (&attempts_[i] != winner && !attempts_[i].done()) {
-          attempts_[i].lost = true;
           end_attempt(attempts_[i], "lost");
           state_callback(attempts_[i], "ended");
         }
