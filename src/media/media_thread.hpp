@@ -17,6 +17,7 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 
+#include "poller.hpp"
 #include "swmld/core/task.hpp"
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -70,6 +71,7 @@ class MediaThread {
   void run(Task command);
 
   // Media thread.
+  Poller& poller() { return poller_; }  // the RTP sockets of this thread's streams
   void add(std::shared_ptr<Stream> stream);
   void remove(Stream* stream);
 
@@ -83,6 +85,7 @@ class MediaThread {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};
   boost::asio::steady_timer timer_{io_};
+  Poller poller_{io_};
   Clock::time_point next_{};  // the deadline of the next wake-up
   std::size_t phase_ = 0;     // whose streams it visits
   bool ticking_ = false;

@@ -2,7 +2,7 @@
 // just released is not reused at once (late packets of the old call), with the sockets each
 // port keeps between calls. Opening, binding, registering and closing a socket for every
 // call cost more than the rest of a REFER call's media (bench/refer_load); a port's sockets
-// stay open, bound and registered with one media thread once it has been used. Thread-safe:
+// stay open, bound and with one media thread once it has been used. Thread-safe:
 // sessions take ports on their call's strand, media threads give them back; a port's
 // sockets are touched only by whoever holds the port (acquire/release order the hand-over).
 #pragma once
@@ -16,14 +16,17 @@
 
 #include <boost/asio/ip/udp.hpp>
 
+#include "udp_fd.hpp"
+
 namespace swmld::media {
 
 class MediaThread;
 
 struct PortSockets {
-  MediaThread* thread = nullptr;     // whose reactor the sockets are registered with
+  MediaThread* thread = nullptr;     // whose streams use them (RTCP: whose reactor has it)
   boost::asio::ip::address bound;    // the address they are bound to
-  std::optional<boost::asio::ip::udp::socket> rtp, rtcp;
+  std::optional<UdpFd> rtp;          // watched by the thread's Poller while a stream has it
+  std::optional<boost::asio::ip::udp::socket> rtcp;
 };
 
 class PortPool {

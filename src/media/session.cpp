@@ -37,18 +37,26 @@ ip::address any_of(const ip::address& a) {
 }
 
 // A socket bound to `port`, on `address` or, when that is not a local address, its wildcard.
-Result<ip::udp::socket> bind_udp(boost::asio::io_context& io, const ip::address& address,
-                                 int port) {
-  ip::udp::socket s(io);
+Result<UdpFd> bind_udp(const ip::address& address, int port) {
   boost::system::error_code ec;
-  s.open(address.is_v6() ? ip::udp::v6() : ip::udp::v4(), ec);
-  if (!ec) s.bind({address, static_cast<unsigned short>(port)}, ec);
-  if (ec == boost::system::errc::address_not_available) {
-    ec.clear();
-    s.bind({any_of(address), static_cast<unsigned short>(port)}, ec);
-  }
+  UdpFd s = UdpFd::bind({address, static_cast<unsigned short>(port)}, ec);
+  if (ec == boost::system::errc::address_not_available)
+    s = UdpFd::bind({any_of(address), static_cast<unsigned short>(port)}, ec);
   // No non-blocking mode: the stream reads with MSG_DONTWAIT and sends with it.
   if (ec) return media_error("RTP port " + std::to_string(port) + ": " + ec.message());
+  return s;
+}
+
+// The RTCP socket: an Asio socket of the stream's thread (a packet every few seconds).
+Result<ip::udp::socket> bind_rtcp(boost::asio::io_context& io, const ip::address& address,
+                                  int port) {
+  auto fd = bind_udp(address, port);
+  if (!fd) return fd.error();
+  ip::udp::socket s(io);
+  boost::system::error_code ec;
+  s.assign(address.is_v6() ? ip::udp::v6() : ip::udp::v4(), fd->get(), ec);
+  if (ec) return media_error("RTCP port " + std::to_string(port) + ": " + ec.message());
+  fd->release();
   return s;
 }
 
@@ -100,10 +108,10 @@ Status Session::open_stream() {
     }
     if (!kept.rtp) {
       MediaThread& thread = core_->pick_thread();
-      auto rtp = bind_udp(thread.io(), address, *port);
+      auto rtp = bind_udp(address, *port);
       std::optional<ip::udp::socket> rtcp;
       if (rtp && c.rtcp) {
-        auto r = bind_udp(thread.io(), address, *port + 1);
+        auto r = bind_rtcp(thread.io(), address, *port + 1);
         if (r) rtcp.emplace(std::move(*r));
       }
       if (!rtp || (c.rtcp && !rtcp)) {

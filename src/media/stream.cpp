@@ -66,7 +66,7 @@ Stream::Stream(MediaThread& thread, PortPool& ports, MediaCounters& counters, St
       counters_(counters),
       setup_(std::move(setup)),
       rtcp_in_(setup_.rtcp ? 1500 : 0) {
-  fd_ = setup_.rtp.native_handle();
+  fd_ = setup_.rtp.get();
 }
 
 Stream::~Stream() {
@@ -83,7 +83,10 @@ void Stream::start() {
   for (int i = 0; i < 1024 && ::recv(fd_, scratch.data(), scratch.size(), MSG_DONTWAIT) >= 0; ++i) {
   }
   thread_.add(shared_from_this());
-  receive();
+  polled_ = thread_.poller().add(fd_, *this, poll_token_);
+  if (!polled_)  // epoll refused the socket (out of memory): the call hears, but is not heard
+    spdlog::error("media: port {}: cannot watch the RTP socket: {}", setup_.port,
+                  std::system_category().message(errno));
   if (setup_.rtcp) receive_rtcp();
 }
 
@@ -208,8 +211,9 @@ void Stream::close() {
   finish_digits("the call ended");
   // The sockets stay open for the port's next call (PortPool): no wait pending, open to
   // every source again.
+  if (polled_) thread_.poller().remove(fd_, poll_token_);
+  polled_ = false;
   boost::system::error_code ec;
-  setup_.rtp.cancel(ec);
   if (setup_.rtcp) setup_.rtcp->cancel(ec);
   disconnect();
   PortSockets& kept = ports_.sockets(setup_.port);
@@ -401,12 +405,9 @@ void Stream::send_rtcp(Clock::time_point now) {
 
 // ---- receiving ----------------------------------------------------------------------------
 
-void Stream::receive() {
-  setup_.rtp.async_wait(boost::asio::ip::udp::socket::wait_read,
-                        [self = shared_from_this()](boost::system::error_code ec) {
-                          if (self->closed_ || ec == boost::asio::error::operation_aborted) return;
-                          self->read_ready();
-                        });
+void Stream::on_readable() {
+  auto self = shared_from_this();  // whatever a packet leads to, this outlives the read
+  read_ready();
 }
 
 void Stream::read_ready() {
@@ -430,7 +431,7 @@ void Stream::read_ready() {
     }
     int n = ::recvmmsg(fd_, msgs.data(), kVlen, MSG_DONTWAIT, nullptr);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return receive();  // drained
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // drained: the next edge wakes it
       continue;  // an ICMP error queued on the socket, say: the next one
     }
     for (int i = 0; i < n && !closed_; ++i) {
@@ -440,7 +441,7 @@ void Stream::read_ready() {
     if (closed_) return;
     // Drained (or an error after n packets: the next read returns it, the data behind it
     // waits for the next packet to wake the stream).
-    if (n < static_cast<int>(kVlen)) return receive();
+    if (n < static_cast<int>(kVlen)) return;
   }
   if (closed_) return;
   // More may wait: go on after what else the thread has to do (the socket is edge-triggered,

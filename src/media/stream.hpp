@@ -19,8 +19,10 @@
 
 #include "audio/clip.hpp"
 #include "audio/g711.hpp"
+#include "poller.hpp"
 #include "relay.hpp"
 #include "rtp/packet.hpp"
+#include "udp_fd.hpp"
 #include "swmld/call/contract.hpp"
 
 namespace swmld::media {
@@ -73,7 +75,7 @@ class AudioTap {
 };
 
 struct StreamSetup {
-  boost::asio::ip::udp::socket rtp;
+  UdpFd rtp;
   std::optional<boost::asio::ip::udp::socket> rtcp;
   int port = 0;  // the RTP port, back to the pool when the stream closes
   bool latch = true;
@@ -81,7 +83,7 @@ struct StreamSetup {
   std::string cname;  // RTCP CNAME
 };
 
-class Stream : public std::enable_shared_from_this<Stream>, private RelaySink {
+class Stream : public std::enable_shared_from_this<Stream>, private RelaySink, private Poller::Reader {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -123,8 +125,8 @@ class Stream : public std::enable_shared_from_this<Stream>, private RelaySink {
   Fill fill_audio(std::uint8_t* payload, std::size_t samples);
   void finish_playback(std::string error_override = {});
   void finish_digits(std::string error);
-  // Waits until the socket is readable, then reads what waits into the thread's buffer.
-  void receive();
+  // The thread's Poller: the socket is readable. read_ready() reads what waits.
+  void on_readable() override;
   void read_ready();
   void on_packet(std::span<const std::uint8_t> data, const boost::asio::ip::udp::endpoint& from);
   // What the far end sent that is not this call's media: counted (here and in the
@@ -166,6 +168,8 @@ class Stream : public std::enable_shared_from_this<Stream>, private RelaySink {
   MediaCounters& counters_;
   StreamSetup setup_;
   bool started_ = false;
+  Poller::Token poll_token_ = 0;  // the RTP socket's registration with the thread's Poller
+  bool polled_ = false;           // it is registered
   std::shared_ptr<call::Events> events_;
   Clock::time_point next_rtcp_{};
 
