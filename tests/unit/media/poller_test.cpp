@@ -53,95 +53,94 @@ void send_to(const Socket& s, const std::string& what) {
             static_cast<ssize_t>(what.size()));
 }
 
-// Runs the io_context until `done` or 2 s.
-bool run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
-  const auto end = std::chrono::steady_clock::now() + 2s;
-  while (!done() && std::chrono::steady_clock::now() < end) {
-    io.restart();
-    io.run_for(10ms);
+// An io_context (run by the test itself) and its Poller.
+class PollerTest : public ::testing::Test {
+ protected:
+  bool watch(Socket& s) { return poller.add(s.fd.get(), s, s.token); }
+  void unwatch(Socket& s) { poller.remove(s.fd.get(), s.token); }
+  // Runs the io_context until `done` or 2 s.
+  bool run_until(const std::function<bool()>& done) {
+    const auto end = std::chrono::steady_clock::now() + 2s;
+    while (!done() && std::chrono::steady_clock::now() < end) run_for(10ms);
+    return done();
   }
-  return done();
-}
+  void run_for(std::chrono::milliseconds d) {
+    io.restart();
+    io.run_for(d);
+  }
 
-TEST(Poller, HandsOverEachReadableSocketAndNoRemovedOne) {
   boost::asio::io_context io;
-  Poller poller(io);
+  Poller poller{io};
+};
+
+TEST_F(PollerTest, HandsOverEachReadableSocketAndNoRemovedOne) {
   Socket a, b;
-  ASSERT_TRUE(poller.add(a.fd.get(), a, a.token));
-  ASSERT_TRUE(poller.add(b.fd.get(), b, b.token));
+  ASSERT_TRUE(watch(a));
+  ASSERT_TRUE(watch(b));
   EXPECT_EQ(poller.watched(), 2u);
   send_to(a, "one");
   send_to(b, "two");
-  ASSERT_TRUE(run_until(io, [&] { return a.calls > 0 && b.calls > 0; }));
+  ASSERT_TRUE(run_until([&] { return a.calls > 0 && b.calls > 0; }));
   EXPECT_EQ(a.received, "one|");
   EXPECT_EQ(b.received, "two|");
 
-  poller.remove(b.fd.get(), b.token);
+  unwatch(b);
   EXPECT_EQ(poller.watched(), 1u);
   send_to(b, "lost");
   send_to(a, "three");
-  ASSERT_TRUE(run_until(io, [&] { return a.received == "one|three|"; }));
-  io.restart();
-  io.run_for(50ms);
+  ASSERT_TRUE(run_until([&] { return a.received == "one|three|"; }));
+  run_for(50ms);
   EXPECT_EQ(b.calls, 1);
   EXPECT_EQ(b.received, "two|");
   // Removing twice, or with an old token, changes nothing.
-  poller.remove(b.fd.get(), b.token);
+  unwatch(b);
   EXPECT_EQ(poller.watched(), 1u);
 }
 
-TEST(Poller, AReaderRemovedByAnotherInTheSameWakeUpIsNotCalled) {
-  boost::asio::io_context io;
-  Poller poller(io);
-  Socket a, b;
-  ASSERT_TRUE(poller.add(a.fd.get(), a, a.token));
-  ASSERT_TRUE(poller.add(b.fd.get(), b, b.token));
+TEST_F(PollerTest, AReaderRemovedByAnotherInTheSameWakeUpIsNotCalled) {
+  Socket a, b, c;
+  ASSERT_TRUE(watch(a));
+  ASSERT_TRUE(watch(b));
   // Both readable before the thread runs: one wake-up hands over both, `a` first (epoll's
   // ready list keeps the order). a's call ends b (as a call's end closes its streams) and
   // starts c, which takes b's slot: b's event of this wake-up goes to neither.
-  Socket c;
   a.then = [&] {
-    poller.remove(b.fd.get(), b.token);
-    ASSERT_TRUE(poller.add(c.fd.get(), c, c.token));
+    unwatch(b);
+    ASSERT_TRUE(watch(c));
   };
   send_to(a, "x");
   send_to(b, "y");
-  ASSERT_TRUE(run_until(io, [&] { return a.calls > 0; }));
-  io.restart();
-  io.run_for(50ms);
+  ASSERT_TRUE(run_until([&] { return a.calls > 0; }));
+  run_for(50ms);
   EXPECT_EQ(b.calls, 0);
   EXPECT_EQ(c.calls, 0);
   EXPECT_EQ(static_cast<std::uint32_t>(c.token), static_cast<std::uint32_t>(b.token));
   EXPECT_NE(c.token, b.token);
   a.then = nullptr;
   send_to(c, "z");
-  ASSERT_TRUE(run_until(io, [&] { return c.calls > 0; }));
+  ASSERT_TRUE(run_until([&] { return c.calls > 0; }));
   EXPECT_EQ(c.received, "z|");
   EXPECT_EQ(b.calls, 0);
 }
 
-TEST(Poller, EveryNewDatagramWakesTheReaderAgain) {
+TEST_F(PollerTest, EveryNewDatagramWakesTheReaderAgain) {
   // Edge-triggered: a reader that drained its socket is called for the next datagram, once
   // per wake-up however many arrived since.
-  boost::asio::io_context io;
-  Poller poller(io);
   Socket a;
-  ASSERT_TRUE(poller.add(a.fd.get(), a, a.token));
+  ASSERT_TRUE(watch(a));
   for (int i = 0; i < 5; ++i) {
     send_to(a, std::to_string(i));
-    ASSERT_TRUE(run_until(io, [&] { return a.calls == i + 1; })) << i;
+    ASSERT_TRUE(run_until([&] { return a.calls == i + 1; })) << i;
   }
   EXPECT_EQ(a.received, "0|1|2|3|4|");
 }
 
-TEST(Poller, NothingWatchedLeavesNoWaitPending) {
+TEST_F(PollerTest, NothingWatchedLeavesNoWaitPending) {
   // The io_context's run() returns once the last socket is removed: the set is not re-armed
   // for nobody (a media thread without streams has no work left of it).
-  boost::asio::io_context io;
-  Poller poller(io);
   Socket a;
-  ASSERT_TRUE(poller.add(a.fd.get(), a, a.token));
-  a.then = [&] { poller.remove(a.fd.get(), a.token); };
+  ASSERT_TRUE(watch(a));
+  a.then = [&] { unwatch(a); };
   send_to(a, "last");
   const auto start = std::chrono::steady_clock::now();
   io.run();  // returns: no work left
@@ -150,14 +149,12 @@ TEST(Poller, NothingWatchedLeavesNoWaitPending) {
   EXPECT_EQ(poller.watched(), 0u);
 }
 
-TEST(Poller, AnUnwatchableDescriptorIsRefused) {
-  boost::asio::io_context io;
-  Poller poller(io);
+TEST_F(PollerTest, AnUnwatchableDescriptorIsRefused) {
   Socket a;
   Poller::Token token = 0;
   EXPECT_FALSE(poller.add(-1, a, token));
   EXPECT_EQ(poller.watched(), 0u);
-  ASSERT_TRUE(poller.add(a.fd.get(), a, a.token));  // the refused one's slot is free again
+  ASSERT_TRUE(watch(a));  // the refused one's slot is free again
   EXPECT_EQ(static_cast<std::uint32_t>(a.token), 0u);
 }
 
