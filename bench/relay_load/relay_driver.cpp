@@ -5,8 +5,10 @@
 // A.bridge(B). It writes one "portA portB" line per call (A sends to portA, B to portB) and
 // relays until SIGTERM/SIGINT, then prints the media counters.
 //
-// usage: relay_driver -n CALLS -b TOOL_BASE -o PORTS_FILE [-p RTP_MIN] [-t MEDIA_THREADS]
+// usage: relay_driver -n CALLS -b TOOL_BASE -o PORTS_FILE [-p RTP_MIN] [-t MEDIA_THREADS] [-x]
 //   TOOL_BASE: rtpload's -b (its endpoint A of call i is 127.0.0.1:BASE+4i, B is +2)
+//   -x: a call's legs are placed apart (round robin each), as before they shared a
+//       media::Placement: with -t 2 every relayed packet crosses between threads.
 #include <getopt.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -42,8 +44,9 @@ int port_of(const std::string& sdp) {
 
 int main(int argc, char** argv) {
   int calls = 100, base = 20000, rtp_min = 24000, threads = 1;
+  bool apart = false;
   std::string ports_file = "ports.txt";
-  for (int opt; (opt = ::getopt(argc, argv, "n:b:o:p:t:")) != -1;) {
+  for (int opt; (opt = ::getopt(argc, argv, "n:b:o:p:t:x")) != -1;) {
     switch (opt) {
       case 'n':
         calls = std::stoi(optarg);
@@ -60,10 +63,13 @@ int main(int argc, char** argv) {
       case 't':
         threads = std::stoi(optarg);
         break;
+      case 'x':
+        apart = true;
+        break;
       default:
         std::fprintf(stderr,
                      "usage: relay_driver -n CALLS -b TOOL_BASE -o PORTS_FILE [-p RTP_MIN] "
-                     "[-t MEDIA_THREADS]\n");
+                     "[-t MEDIA_THREADS] [-x]\n");
         return 2;
     }
   }
@@ -82,8 +88,10 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<swmld::call::MediaControl>> legs;
   std::ofstream out(ports_file + ".tmp");
   for (int c = 0; c < calls; ++c) {
-    auto a = (*service)->open(sdp_for(base + 4 * c), "127.0.0.1");  // the caller's leg
-    auto b = (*service)->open("", "127.0.0.1");                     // the outbound leg
+    // As `serve` does: the call's legs share a media thread.
+    auto placement = apart ? nullptr : std::make_shared<swmld::media::Placement>();
+    auto a = (*service)->open(sdp_for(base + 4 * c), "127.0.0.1", placement);  // the caller's
+    auto b = (*service)->open("", "127.0.0.1", placement);                     // outbound
     if (!a || !b) {
       std::fprintf(stderr, "relay_driver: open failed at call %d\n", c);
       return 1;

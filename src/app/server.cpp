@@ -556,7 +556,10 @@ class Server::Impl {
       return;
     // The offer is negotiated before anything runs: nothing useful could run on a call
     // whose media we cannot answer.
-    auto media = media_->open(in.remote_sdp, in.local_address);
+    // The call's legs share a media thread: a bridge relays without a hand-over per packet.
+    auto placement =
+        media_->config().threads > 1 ? std::make_shared<media::Placement>() : nullptr;
+    auto media = media_->open(in.remote_sdp, in.local_address, placement);
     if (!media) {
       spdlog::info("INVITE {} refused with 488: {}", in.sip_call_id, media.error().message);
       leg->reject(488);
@@ -589,8 +592,8 @@ class Server::Impl {
     ports.events = callbacks_;
     ports.fetcher = fetcher_;
     // connect: each outbound leg's media, offered from our address toward this caller.
-    ports.open_media = [media = media_.get(), address = in.local_address]() {
-      return media->open("", address);
+    ports.open_media = [media = media_.get(), address = in.local_address, placement]() {
+      return media->open("", address, placement);
     };
     ports.dialer = std::make_shared<OutboundDialer>(snap->outbound, outbound_guard_,
                                                     DialingCall{std::string(user_of(in.from_uri)), in.local_address});
@@ -736,6 +739,7 @@ class Server::Impl {
           n(m.relay_dropped_late);
       metrics_.series("swmld_rtp_relay_dropped_total", "reason=\"overflow\"") =
           n(m.relay_dropped_overflow);
+      metrics_.series("swmld_rtp_bridges_across_threads_total") = n(m.bridges_across_threads);
       metrics_.series("swmld_recordings_active") = n(m.recordings_active);
       metrics_.series("swmld_audio_cache_bytes") = n(m.cache_bytes);
       metrics_.series("swmld_audio_cache_total", "result=\"hit\"") = n(m.cache_hits);

@@ -49,6 +49,7 @@ struct MediaCounters {
   std::atomic<std::uint64_t> relayed{0};
   std::atomic<std::uint64_t> relay_late{0};
   std::atomic<std::uint64_t> relay_overflow{0};
+  std::atomic<std::uint64_t> bridges_across_threads{0};  // legs on two media threads
   std::atomic<std::uint64_t> late_ticks{0};
 };
 

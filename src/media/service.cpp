@@ -16,20 +16,22 @@ class ServiceImpl final : public Service {
  public:
   explicit ServiceImpl(std::shared_ptr<Core> core) : core_(std::move(core)) {}
 
+  using Service::open;
   Result<std::unique_ptr<call::MediaControl>> open(std::string_view remote_offer,
-                                                   const std::string& local_address) override {
+                                                   const std::string& local_address,
+                                                   std::shared_ptr<Placement> placement) override {
     const MediaConfig& c = core_->config;
     std::string address = c.public_address.empty() ? local_address : c.public_address;
     if (remote_offer.empty())  // late offer: ours goes in the 200
-      return std::unique_ptr<call::MediaControl>(
-          std::make_unique<Session>(core_, std::nullopt, std::nullopt, std::move(address)));
+      return std::unique_ptr<call::MediaControl>(std::make_unique<Session>(
+          core_, std::nullopt, std::nullopt, std::move(address), std::move(placement)));
     auto offer = parse_sdp(remote_offer);
     if (!offer) return make_error(ErrorCode::method_execute_failed, "unparsable SDP offer");
     std::string reason;
     auto choice = choose_media(*offer, c.codecs, c.ptime_ms, &reason);
     if (!choice) return make_error(ErrorCode::method_execute_failed, reason);
-    return std::unique_ptr<call::MediaControl>(
-        std::make_unique<Session>(core_, std::move(offer), std::move(choice), std::move(address)));
+    return std::unique_ptr<call::MediaControl>(std::make_unique<Session>(
+        core_, std::move(offer), std::move(choice), std::move(address), std::move(placement)));
   }
 
   ServiceStats stats() const override {
@@ -46,6 +48,7 @@ class ServiceImpl final : public Service {
     s.packets_relayed = m.relayed.load();
     s.relay_dropped_late = m.relay_late.load();
     s.relay_dropped_overflow = m.relay_overflow.load();
+    s.bridges_across_threads = m.bridges_across_threads.load();
     const AudioCache& cache = core_->loader.cache();
     s.cache_bytes = cache.bytes();
     s.cache_entries = cache.entries();

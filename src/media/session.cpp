@@ -75,8 +75,12 @@ ClipPtr beep_clip() {
 }  // namespace
 
 Session::Session(std::shared_ptr<Core> core, std::optional<SdpOffer> offer,
-                 std::optional<MediaChoice> choice, std::string local_address)
-    : core_(std::move(core)), offer_(std::move(offer)), choice_(std::move(choice)) {
+                 std::optional<MediaChoice> choice, std::string local_address,
+                 std::shared_ptr<Placement> placement)
+    : core_(std::move(core)),
+      offer_(std::move(offer)),
+      choice_(std::move(choice)),
+      placement_(std::move(placement)) {
   local_.address = std::move(local_address);
   local_.session_id = core_->next_session_id++;
   local_.version = local_.session_id;
@@ -102,12 +106,16 @@ Status Session::open_stream() {
                          std::to_string(core_->ports.capacity()) + ", all in use)");
     // The port's sockets from an earlier call when they fit, else new ones.
     PortSockets& kept = core_->ports.sockets(*port);
-    if (kept.rtp && (kept.bound != address || kept.rtcp.has_value() != c.rtcp)) {
+    // The call's thread when another leg of it has one. The RTP socket can go to any
+    // thread (its Poller takes it); an RTCP socket belongs to one thread's io_context.
+    MediaThread* placed = placement_ ? placement_->thread : nullptr;
+    if (kept.rtp && (kept.bound != address || kept.rtcp.has_value() != c.rtcp ||
+                     (placed && kept.rtcp && kept.thread != placed))) {
       kept.rtp.reset();
       kept.rtcp.reset();
     }
     if (!kept.rtp) {
-      MediaThread& thread = core_->pick_thread();
+      MediaThread& thread = placed ? *placed : core_->pick_thread();
       auto rtp = bind_udp(address, *port);
       std::optional<ip::udp::socket> rtcp;
       if (rtp && c.rtcp) {
@@ -126,7 +134,9 @@ Status Session::open_stream() {
       kept.rtp.emplace(std::move(*rtp));
       if (rtcp) kept.rtcp.emplace(std::move(*rtcp));
     }
+    if (placed) kept.thread = placed;
     MediaThread& thread = *kept.thread;
+    if (placement_) placement_->thread = &thread;
     StreamSetup setup{std::move(*kept.rtp), std::move(kept.rtcp), *port, c.latch,
                       c.idle_silence, "swmld-" + std::to_string(local_.session_id)};
     kept.rtp.reset();
@@ -327,6 +337,7 @@ Status Session::bridge(call::MediaControl& other) {
   peer->unbridge();
   const bool same_thread = thread_ == peer->thread_;
   auto& overflow = core_->counters.relay_overflow;
+  if (!same_thread) ++core_->counters.bridges_across_threads;
   relay_out_ = std::make_shared<RelayLink>(peer->stream_, *peer->thread_, same_thread, overflow);
   relay_in_ = std::make_shared<RelayLink>(stream_, *thread_, same_thread, overflow);
   peer->relay_out_ = relay_in_;

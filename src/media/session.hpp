@@ -11,6 +11,7 @@
 
 #include "sdp.hpp"
 #include "swmld/call/contract.hpp"
+#include "swmld/media/service.hpp"
 
 namespace swmld::media {
 
@@ -22,8 +23,10 @@ class Recording;
 class Session final : public call::MediaControl {
  public:
   // `offer`/`choice`: the INVITE's offer and what we chose from it; nullopt: a late offer.
+  // `placement`: shared with the call's other legs (or null).
   Session(std::shared_ptr<Core> core, std::optional<SdpOffer> offer,
-          std::optional<MediaChoice> choice, std::string local_address);
+          std::optional<MediaChoice> choice, std::string local_address,
+          std::shared_ptr<Placement> placement = nullptr);
   ~Session() override;
 
   void attach(std::shared_ptr<call::Events> events) override;
@@ -51,7 +54,8 @@ class Session final : public call::MediaControl {
   LocalMedia local_;
   std::string sdp_;  // our last description
   std::shared_ptr<Stream> stream_;
-  class MediaThread* thread_ = nullptr;
+  std::shared_ptr<Placement> placement_;
+  MediaThread* thread_ = nullptr;
   std::shared_ptr<call::Events> events_;
   bool closed_ = false;
   Session* bridged_ = nullptr;  // the other leg while bridged (it points back here)

@@ -106,6 +106,17 @@ def free_rtp_range(n):
     raise RuntimeError("no free RTP port range")
 
 
+def metric(port, name):
+    """The value of one series of swmld's /metrics on `port` ('name' or 'name{labels}'), 0
+    when absent."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
 class Swmld:
     """A running `swmld serve`. Use as a context manager."""
 

@@ -12,24 +12,14 @@ import re
 import socket
 import threading
 import time
-import urllib.request
 
-from e2e import HttpTestServer, Swmld, case, free_port, free_rtp_range, run, sipp
+from e2e import HttpTestServer, Swmld, case, free_port, free_rtp_range, metric, run, sipp
 from rtp_peer import RtpPeer, analyse
 
 
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-
-
-def metric(port, name):
-    """The value of one series of /metrics ('name' or 'name{labels}'), 0 when absent."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0
 
 
 def wait_for(what, predicate, timeout):

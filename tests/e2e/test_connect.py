@@ -9,10 +9,9 @@ import hashlib
 import json
 import re
 import time
-import urllib.request
 
-from e2e import (HttpTestServer, SippUas, Swmld, case, free_port, free_rtp_range, run,
-                 sipp)
+from e2e import (HttpTestServer, SippUas, Swmld, case, free_port, free_rtp_range, metric,
+                 run, sipp)
 from rtp_peer import RtpPeer
 
 
@@ -158,15 +157,6 @@ def answer_on_bridge_answers_the_caller_only_after_the_callee(workdir):
     assert callee_invite < caller_200, (callee_invite, caller_200)
     # The callee rang 0.3 s before answering: the caller waited at least that long.
     assert (caller_200 - caller_180).total_seconds() >= 0.25, (caller_180, caller_200)
-
-
-def metric(port, name):
-    """The value of one series of /metrics, 0 when absent (as test_broken_peers.py)."""
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
-    return 0.0
 
 
 def wait_metrics_zero(port, names, timeout=5):

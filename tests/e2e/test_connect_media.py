@@ -11,7 +11,8 @@ import os
 import threading
 import wave
 
-from e2e import HttpTestServer, SippUas, Swmld, case, free_rtp_range, run, sipp
+from e2e import (HttpTestServer, SippUas, Swmld, case, free_port, free_rtp_range, metric, run,
+                 sipp)
 from rtp_peer import (RtpPeer, analyse, dominant_frequency, dtmf_events, parse_rtp,
                       pcm_from_packets, tone_fraction, tone_pcm)
 
@@ -24,7 +25,8 @@ def connect_doc(connect_yaml):
 def own_rtp(extra=None):
     """The test's configuration with its own RTP ports: other runs on this machine use the
     default 40000-40999 too, and a leg that finds 8 ports taken fails (`error`)."""
-    return dict(extra or {}, rtp=free_rtp_range(20))
+    extra = dict(extra or {})
+    return dict(extra, rtp=dict(free_rtp_range(20), **extra.get("rtp", {})))
 
 
 def caller_call(workdir, port, peer, timeout=20):
@@ -92,12 +94,13 @@ def check_caller_stream(pkts):
     return i
 
 
-def bridged_call(workdir, scenario, doc_of, caller_side, callee_side, settings=None):
+def bridged_call(workdir, scenario, doc_of, caller_side, callee_side, settings=None,
+                 after=None):
     """One call: SIPp's caller (its RTP on one RtpPeer) into swmld running `doc_of(callee)`,
     which connects to a SIPp callee `scenario` (its RTP on another); `caller_side(peer)` and
     `callee_side(peer)` run beside the call, each from the first packet swmld sends it (the
-    address to send to). Returns (the connect_result record, what the caller received, what
-    the callee received)."""
+    address to send to); `after(swmld)` once the call is over, swmld still up. Returns (the
+    connect_result record, what the caller received, what the callee received)."""
     with RtpPeer() as caller_rtp, RtpPeer() as callee_rtp:
         callee = SippUas(workdir, scenario, name="callee",
                          extra=["-key", "rtp_port", str(callee_rtp.port)])
@@ -114,6 +117,8 @@ def bridged_call(workdir, scenario, doc_of, caller_side, callee_side, settings=N
                 for s in sides:
                     s.join_check()
                 rec = d.wait_event("connect_result")[0]
+                if after:
+                    after(d)
             res = callee.result()
             assert res.rc == 0, res.out
             return rec, caller_rtp.packets(), callee_rtp.packets()
@@ -131,10 +136,23 @@ def tones_and_digits_are_relayed_both_ways(workdir):
     def callee_side(peer, dest):  # the first relayed packet names swmld's port
         peer.send_pcm(dest, tone_pcm(2000, 2000))
 
+    # Two media threads: the callee's leg joins the caller's thread (no packet handed over
+    # between threads); new ports alternate between the threads otherwise.
+    mport = free_port()
+    counted = {}
+
+    def after(d):
+        for name in ("swmld_rtp_bridges_across_threads_total", "swmld_rtp_relayed_total"):
+            counted[name] = metric(mport, name)
+
     rec, to_caller, to_callee = bridged_call(
         workdir, "uas_connect_media.xml", lambda c: connect_doc(f"        to: \"{c.uri}\"\n"),
-        caller_side, callee_side)
+        caller_side, callee_side,
+        settings={"rtp": {"threads": 2}, "metrics": {"listen": f"127.0.0.1:{mport}"}},
+        after=after)
     assert rec["result"] == "connected", rec
+    assert counted["swmld_rtp_bridges_across_threads_total"] == 0, counted
+    assert counted["swmld_rtp_relayed_total"] > 150, counted
 
     # The callee hears the caller's 1 kHz tone, then the digit as RFC 4733 (pt 101, its
     # answer's), then the tone again: one stream, nothing lost, 20 ms pacing.

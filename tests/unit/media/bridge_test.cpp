@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <future>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -359,6 +360,43 @@ TEST(MediaBridge, LegsOnDifferentMediaThreadsRelayThroughTheQueue) {
   expect_continuous(at_b, call.port_b, 160, "A->B");
   expect_continuous(at_a, call.port_a, 160, "B->A");
   for (std::size_t i = 0; i < 40; ++i) EXPECT_EQ(at_b[i].payload()[7], i);
+  EXPECT_EQ(call.service->stats().bridges_across_threads, 1u);  // (opened without a Placement)
+}
+
+TEST(MediaBridge, LegsOpenedWithOnePlacementShareAMediaThreadWhicheverTakesAPortFirst) {
+  // Two media threads hand out new ports round robin: without a shared Placement the two
+  // legs of a call land on different threads (the test above). With one, the second leg
+  // follows the first, whether the caller's leg or the outbound one takes its port first
+  // (answer_on_bridge: the caller's answer comes last).
+  auto s = Service::start(test_config(2), nullptr);
+  ASSERT_TRUE(s.ok());
+  std::vector<std::unique_ptr<call::MediaControl>> legs;
+  std::set<const MediaThread*> used;
+  for (int call = 0; call < 4; ++call) {
+    SCOPED_TRACE("call " + std::to_string(call));
+    auto placement = std::make_shared<Placement>();
+    auto a = (*s)->open("", "127.0.0.1", placement);
+    auto b = (*s)->open("", "127.0.0.1", placement);
+    ASSERT_TRUE(a.ok() && b.ok());
+    auto& first = call % 2 ? *b : *a;
+    auto& second = call % 2 ? *a : *b;
+    ASSERT_TRUE(first->local_sdp().ok());
+    ASSERT_NE(placement->thread, nullptr);
+    ASSERT_TRUE(second->local_sdp().ok());
+    ASSERT_TRUE((*a)->bridge(**b).ok());
+    used.insert(placement->thread);
+    legs.push_back(std::move(*a));
+    legs.push_back(std::move(*b));
+  }
+  EXPECT_EQ((*s)->stats().bridges_across_threads, 0u);
+  EXPECT_EQ(used.size(), 2u);  // the calls are still spread over both threads
+  // Without a Placement, two legs are placed round robin: apart.
+  auto apart_a = (*s)->open("", "127.0.0.1");
+  auto apart_b = (*s)->open("", "127.0.0.1");
+  ASSERT_TRUE(apart_a.ok() && apart_b.ok());
+  ASSERT_TRUE((*apart_a)->local_sdp().ok() && (*apart_b)->local_sdp().ok());
+  ASSERT_TRUE((*apart_a)->bridge(**apart_b).ok());
+  EXPECT_EQ((*s)->stats().bridges_across_threads, 1u);
 }
 
 TEST(MediaBridge, EachLegLatchesOntoWhereItsFarEndsRtpComesFrom) {
