@@ -406,6 +406,9 @@ void Stream::send_rtcp(Clock::time_point now) {
 // ---- receiving ----------------------------------------------------------------------------
 
 void Stream::on_readable() {
+  // A turn already queued (a flood) reads what came since: one reader per socket, however
+  // many wake-ups the flood causes.
+  if (read_queued_) return;
   auto self = shared_from_this();  // whatever a packet leads to, this outlives the read
   read_ready();
 }
@@ -446,7 +449,9 @@ void Stream::read_ready() {
   if (closed_) return;
   // More may wait: go on after what else the thread has to do (the socket is edge-triggered,
   // so waiting for readiness now could wait for the next packet).
+  read_queued_ = true;
   boost::asio::post(thread_.io(), [self = shared_from_this()] {
+    self->read_queued_ = false;
     if (!self->closed_) self->read_ready();
   });
 }

@@ -170,6 +170,7 @@ class Stream : public std::enable_shared_from_this<Stream>, private RelaySink, p
   bool started_ = false;
   Poller::Token poll_token_ = 0;  // the RTP socket's registration with the thread's Poller
   bool polled_ = false;           // it is registered
+  bool read_queued_ = false;      // read_ready() is posted: the socket had more than a turn
   std::shared_ptr<call::Events> events_;
   Clock::time_point next_rtcp_{};
 
