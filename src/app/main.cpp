@@ -43,8 +43,9 @@ int main(int argc, char** argv) {
   sim_cmd->add_option("--call-id", sim.call_id, "call.call_id")->capture_default_str();
   sim_cmd->add_option("--dtmf", sim.dtmf, "digits the caller presses, in order");
   sim_cmd->add_option("--refer-outcome", sim.refer_outcomes,
-                      "far end's answer to each REFER: 202:200, 202:486, 603, 202:timeout, "
-                      "202:100,180,200, 202:terminated, 407, timeout (repeatable; last repeats)");
+                      "far end's answer to each REFER (the caller's or a callee's leg): 202:200, "
+                      "202:486, 603, 202:timeout, 202:100,180,200, 202:terminated, 407, timeout "
+                      "(repeatable; last repeats)");
   sim_cmd->add_option("--connect-outcome", sim.connect_outcomes,
                       "what each destination a connect dials does, in dialling order: answered, "
                       "early (183 with SDP, then 200), busy, declined, no_answer, error, or a "

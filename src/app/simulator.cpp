@@ -167,10 +167,32 @@ engine::HttpResponse fixture_response(const std::string& dir, const std::string&
   return r;
 }
 
+// The far ends' answers to REFERs (--refer-outcome), one after the other whichever leg is
+// referred: the caller's, or a callee's (a confirm document's, or after a bridge).
+class ReferScript {
+ public:
+  explicit ReferScript(std::vector<ReferOutcome> outcomes) : outcomes_(std::move(outcomes)) {}
+  void answer(call::Events& events) {
+    ReferOutcome o = outcomes_.empty() ? ReferOutcome{202, {200}, false}
+                                       : outcomes_[std::min(next_, outcomes_.size() - 1)];
+    ++next_;
+    if (o.response == 0) return;
+    events.post(call::ReferResponse{o.response});
+    if (o.response >= 300) return;
+    if (o.terminate_only) events.post(call::ReferNotify{0, true});
+    for (std::size_t i = 0; i < o.sipfrags.size(); ++i)
+      events.post(call::ReferNotify{o.sipfrags[i], o.sipfrags[i] >= 200});
+  }
+
+ private:
+  std::vector<ReferOutcome> outcomes_;
+  std::size_t next_ = 0;
+};
+
 class SimCall final : public call::CallControl {
  public:
-  SimCall(ActionLog& log, std::vector<ReferOutcome> outcomes)
-      : log_(log), outcomes_(std::move(outcomes)) {}
+  SimCall(ActionLog& log, std::shared_ptr<ReferScript> refers)
+      : log_(log), refers_(std::move(refers)) {}
   const std::shared_ptr<call::Events>& events() const { return events_; }
 
   void attach(std::shared_ptr<call::Events> events) override { events_ = std::move(events); }
@@ -192,15 +214,7 @@ class SimCall final : public call::CallControl {
     if (!r.referred_by.empty()) v["referred_by"] = r.referred_by;
     if (!r.username.empty()) v["username"] = r.username;
     log_.write(v);
-    ReferOutcome o = outcomes_.empty() ? ReferOutcome{202, {200}, false}
-                                       : outcomes_[std::min(next_, outcomes_.size() - 1)];
-    ++next_;
-    if (o.response == 0) return;
-    events_->post(call::ReferResponse{o.response});
-    if (o.response >= 300) return;
-    if (o.terminate_only) events_->post(call::ReferNotify{0, true});
-    for (std::size_t i = 0; i < o.sipfrags.size(); ++i)
-      events_->post(call::ReferNotify{o.sipfrags[i], o.sipfrags[i] >= 200});
+    refers_->answer(*events_);
   }
   void send_info_digits(std::string digits) override {
     log_.write({{"action", "send_digits"}, {"digits", digits}, {"via", "info"}});
@@ -218,8 +232,7 @@ class SimCall final : public call::CallControl {
   }
 
   ActionLog& log_;
-  std::vector<ReferOutcome> outcomes_;
-  std::size_t next_ = 0;
+  std::shared_ptr<ReferScript> refers_;
   bool answered_ = false;
   std::shared_ptr<call::Events> events_;
 };
@@ -380,8 +393,9 @@ Result<ConnectOutcome> parse_connect_outcome(const std::string& text) {
 // One dialled leg: reports the scripted outcome; bye() is a CANCEL or a BYE.
 class SimOutboundLeg final : public call::CallControl {
  public:
-  SimOutboundLeg(ActionLog& log, std::string to, std::shared_ptr<call::Events> events)
-      : log_(log), to_(std::move(to)), events_(std::move(events)) {}
+  SimOutboundLeg(ActionLog& log, std::string to, std::shared_ptr<call::Events> events,
+                 std::shared_ptr<ReferScript> refers)
+      : log_(log), to_(std::move(to)), events_(std::move(events)), refers_(std::move(refers)) {}
   void start(const ConnectOutcome& o) {
     if (o.early_media) {
       events_->post(call::RemoteSdp{call::RemoteSdp::Kind::answer, "v=0\r\n"});
@@ -414,6 +428,7 @@ class SimOutboundLeg final : public call::CallControl {
   }
   void refer(call::ReferRequest r) override {
     log_.write({{"action", "refer"}, {"to_uri", r.to_uri}, {"leg", to_}});
+    refers_->answer(*events_);
   }
   void send_info_digits(std::string digits) override {
     log_.write({{"action", "send_digits"}, {"digits", digits}, {"via", "info"}, {"leg", to_}});
@@ -430,6 +445,7 @@ class SimOutboundLeg final : public call::CallControl {
   ActionLog& log_;
   std::string to_;
   std::shared_ptr<call::Events> events_;
+  std::shared_ptr<ReferScript> refers_;
   bool answered_ = false;
   bool ended_ = false;
 };
@@ -460,8 +476,9 @@ class SimOutboundMedia final : public call::MediaControl {
 
 class SimDialer final : public call::Dialer {
  public:
-  SimDialer(ActionLog& log, std::vector<ConnectOutcome> outcomes)
-      : log_(log), outcomes_(std::move(outcomes)) {}
+  SimDialer(ActionLog& log, std::vector<ConnectOutcome> outcomes,
+            std::shared_ptr<ReferScript> refers)
+      : log_(log), outcomes_(std::move(outcomes)), refers_(std::move(refers)) {}
   call::Dialed dial(call::DialRequest r, std::shared_ptr<call::Events> events) override {
     Value v = {{"action", "dial"}, {"to", r.to}};
     if (!r.from.empty()) v["from"] = r.from;
@@ -479,7 +496,7 @@ class SimDialer final : public call::Dialer {
     ConnectOutcome o = outcomes_.empty() ? ConnectOutcome{}
                                          : outcomes_[std::min(next_, outcomes_.size() - 1)];
     ++next_;
-    auto leg = std::make_shared<SimOutboundLeg>(log_, r.to, std::move(events));
+    auto leg = std::make_shared<SimOutboundLeg>(log_, r.to, std::move(events), refers_);
     last_ = leg;
     leg->start(o);
     return {leg, {}, {}};
@@ -490,6 +507,7 @@ class SimDialer final : public call::Dialer {
   ActionLog& log_;
   std::vector<ConnectOutcome> outcomes_;
   std::size_t next_ = 0;
+  std::shared_ptr<ReferScript> refers_;
   std::weak_ptr<SimOutboundLeg> last_;
 };
 
@@ -646,10 +664,11 @@ int simulate(const SimulateOptions& o, std::ostream& out, std::ostream& err) {
   };
 
   boost::asio::io_context io;
-  auto sim_call = std::make_shared<SimCall>(log, std::move(outcomes));
+  auto refers = std::make_shared<ReferScript>(std::move(outcomes));
+  auto sim_call = std::make_shared<SimCall>(log, refers);
   engine::CallPorts ports;
   ports.call = sim_call;
-  auto dialer = std::make_shared<SimDialer>(log, std::move(connect_outcomes));
+  auto dialer = std::make_shared<SimDialer>(log, std::move(connect_outcomes), refers);
   auto media = std::make_unique<SimMedia>(log, io, o.realtime);
   // A bridged callee hangs up at once (simulated time): the document goes on after connect.
   media->on_bridge = [dialer] {
