@@ -37,8 +37,9 @@ def two_softphones_hear_each_others_tone(workdir):
         with Swmld(workdir, [{"name": "all", "swml": "doc.yaml"}],
                    documents={"doc.yaml": doc}, extra=own_rtp()) as s, Softphone(workdir, name="a") as a:
             a.call(f"sip:swml@127.0.0.1:{s.port}", play_wav=a_mic, record_wav=a_heard)
-            a.wait_connected(timeout=15)
-            b.wait_connected(timeout=15)
+            # linphonec once took 21 s to send its INVITE beside an ASan run (CI, 2 cores).
+            a.wait_connected(timeout=45)
+            b.wait_connected(timeout=45)
             rec = s.wait_event("connect_result", timeout=15)[0]
             time.sleep(4.0)  # talk
             a.hangup()

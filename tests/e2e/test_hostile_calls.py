@@ -87,7 +87,10 @@ def ordinary_calls_stay_fast_while_hostile_calls_burn_their_budget(workdir):
     rtts = refer_rtts(workdir)
     assert len(rtts) == calls, len(rtts)
     p99 = percentile(rtts, 99)
-    assert p99 < 100, f"INVITE->REFER p99 {p99} ms (max {max(rtts)} ms)"
+    # Without the isolation the hostile calls' expressions would hold the SIP thread about
+    # 1 s each; ASan makes every call slower (104 ms seen once in CI), not that much slower.
+    bound = 250 if os.environ.get("SWMLD_SANITIZED") else 100
+    assert p99 < bound, f"INVITE->REFER p99 {p99} ms (max {max(rtts)} ms)"
     text = s.text()
     assert "expression time budget of 1000 ms per call used up (limits.expression_time_per_call)" \
         in text, text[-3000:]

@@ -33,7 +33,8 @@ def caller_hears_the_welcome_keys_an_extension_and_is_transferred(workdir):
                  "envs": {"company": "Example Incorporated"}}
         with Swmld(workdir, routes, extra=extra) as s, Softphone(workdir) as phone:
             phone.call(f"sip:100@127.0.0.1:{s.port}", play_wav=silence, record_wav=heard)
-            phone.wait_connected(timeout=15)
+            # linphonec once took 21 s to send its INVITE beside an ASan run (CI, 2 cores).
+            phone.wait_connected(timeout=45)
             # The chime and the welcome take about 3 s; keys barge into the prompt after it.
             time.sleep(4.0)
             phone.send_digits("12#")
