@@ -83,7 +83,9 @@ struct StreamSetup {
   std::string cname;  // RTCP CNAME
 };
 
-class Stream : public std::enable_shared_from_this<Stream>, private RelaySink, private Poller::Reader {
+class Stream : public std::enable_shared_from_this<Stream>,
+               private RelaySink,
+               private Poller::Reader {
  public:
   using Clock = std::chrono::steady_clock;
 

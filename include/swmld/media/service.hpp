@@ -22,7 +22,8 @@ class MediaThread;
 // Where a call's legs do their media: sessions opened with one Placement share a media
 // thread, the one the first of them to take a port was given (round robin). Bridging two
 // legs then relays on that thread instead of handing every packet over to another one
-// (bench/relay_load: 1.8 x the relay's CPU at 100 calls with `rtp.threads: 2`). Opaque to
+// (bench/relay_load, `rtp.threads: 2`, 100 calls: 666 against 750 us of CPU per
+// stream-second with the legs apart). Opaque to
 // callers: make one per call (std::make_shared) and pass it to each leg's open(). Used on
 // the call's strand, like the sessions.
 struct Placement {
